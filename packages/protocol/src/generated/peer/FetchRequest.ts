@@ -1,0 +1,10 @@
+// Original file: proto/peer.proto
+
+
+export interface FetchRequest {
+  'key'?: (Buffer | Uint8Array | string);
+}
+
+export interface FetchRequest__Output {
+  'key': (Buffer);
+}

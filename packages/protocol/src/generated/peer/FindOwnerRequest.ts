@@ -1,0 +1,13 @@
+// Original file: proto/peer.proto
+
+import type { Long } from '@grpc/proto-loader';
+
+export interface FindOwnerRequest {
+  'position'?: (number | string | Long);
+  'hops'?: (number);
+}
+
+export interface FindOwnerRequest__Output {
+  'position': (string);
+  'hops': (number);
+}

@@ -1,0 +1,143 @@
+// Original file: proto/peer.proto
+
+import type * as grpc from '@grpc/grpc-js'
+import type { MethodDefinition } from '@grpc/proto-loader'
+import type { Empty as _google_protobuf_Empty, Empty__Output as _google_protobuf_Empty__Output } from '../google/protobuf/Empty.js';
+import type { Entry as _peer_Entry, Entry__Output as _peer_Entry__Output } from '../peer/Entry.js';
+import type { FetchReply as _peer_FetchReply, FetchReply__Output as _peer_FetchReply__Output } from '../peer/FetchReply.js';
+import type { FetchRequest as _peer_FetchRequest, FetchRequest__Output as _peer_FetchRequest__Output } from '../peer/FetchRequest.js';
+import type { FindOwnerReply as _peer_FindOwnerReply, FindOwnerReply__Output as _peer_FindOwnerReply__Output } from '../peer/FindOwnerReply.js';
+import type { FindOwnerRequest as _peer_FindOwnerRequest, FindOwnerRequest__Output as _peer_FindOwnerRequest__Output } from '../peer/FindOwnerRequest.js';
+import type { ForwardRequest as _peer_ForwardRequest, ForwardRequest__Output as _peer_ForwardRequest__Output } from '../peer/ForwardRequest.js';
+import type { JoinReply as _peer_JoinReply, JoinReply__Output as _peer_JoinReply__Output } from '../peer/JoinReply.js';
+import type { JoinRequest as _peer_JoinRequest, JoinRequest__Output as _peer_JoinRequest__Output } from '../peer/JoinRequest.js';
+import type { Neighbors as _peer_Neighbors, Neighbors__Output as _peer_Neighbors__Output } from '../peer/Neighbors.js';
+import type { NodeStatus as _peer_NodeStatus, NodeStatus__Output as _peer_NodeStatus__Output } from '../peer/NodeStatus.js';
+import type { NotifyRequest as _peer_NotifyRequest, NotifyRequest__Output as _peer_NotifyRequest__Output } from '../peer/NotifyRequest.js';
+import type { QueryResult as _dht_QueryResult, QueryResult__Output as _dht_QueryResult__Output } from '../dht/QueryResult.js';
+import type { RangeRequest as _peer_RangeRequest, RangeRequest__Output as _peer_RangeRequest__Output } from '../peer/RangeRequest.js';
+
+export interface PeerClient extends grpc.Client {
+  Fetch(argument: _peer_FetchRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_peer_FetchReply__Output>): grpc.ClientUnaryCall;
+  Fetch(argument: _peer_FetchRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_peer_FetchReply__Output>): grpc.ClientUnaryCall;
+  Fetch(argument: _peer_FetchRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_peer_FetchReply__Output>): grpc.ClientUnaryCall;
+  Fetch(argument: _peer_FetchRequest, callback: grpc.requestCallback<_peer_FetchReply__Output>): grpc.ClientUnaryCall;
+  fetch(argument: _peer_FetchRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_peer_FetchReply__Output>): grpc.ClientUnaryCall;
+  fetch(argument: _peer_FetchRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_peer_FetchReply__Output>): grpc.ClientUnaryCall;
+  fetch(argument: _peer_FetchRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_peer_FetchReply__Output>): grpc.ClientUnaryCall;
+  fetch(argument: _peer_FetchRequest, callback: grpc.requestCallback<_peer_FetchReply__Output>): grpc.ClientUnaryCall;
+  
+  FetchRange(argument: _peer_RangeRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_peer_Entry__Output>;
+  FetchRange(argument: _peer_RangeRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_peer_Entry__Output>;
+  fetchRange(argument: _peer_RangeRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_peer_Entry__Output>;
+  fetchRange(argument: _peer_RangeRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_peer_Entry__Output>;
+  
+  FindOwner(argument: _peer_FindOwnerRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_peer_FindOwnerReply__Output>): grpc.ClientUnaryCall;
+  FindOwner(argument: _peer_FindOwnerRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_peer_FindOwnerReply__Output>): grpc.ClientUnaryCall;
+  FindOwner(argument: _peer_FindOwnerRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_peer_FindOwnerReply__Output>): grpc.ClientUnaryCall;
+  FindOwner(argument: _peer_FindOwnerRequest, callback: grpc.requestCallback<_peer_FindOwnerReply__Output>): grpc.ClientUnaryCall;
+  findOwner(argument: _peer_FindOwnerRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_peer_FindOwnerReply__Output>): grpc.ClientUnaryCall;
+  findOwner(argument: _peer_FindOwnerRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_peer_FindOwnerReply__Output>): grpc.ClientUnaryCall;
+  findOwner(argument: _peer_FindOwnerRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_peer_FindOwnerReply__Output>): grpc.ClientUnaryCall;
+  findOwner(argument: _peer_FindOwnerRequest, callback: grpc.requestCallback<_peer_FindOwnerReply__Output>): grpc.ClientUnaryCall;
+  
+  Forward(argument: _peer_ForwardRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_dht_QueryResult__Output>): grpc.ClientUnaryCall;
+  Forward(argument: _peer_ForwardRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_dht_QueryResult__Output>): grpc.ClientUnaryCall;
+  Forward(argument: _peer_ForwardRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_dht_QueryResult__Output>): grpc.ClientUnaryCall;
+  Forward(argument: _peer_ForwardRequest, callback: grpc.requestCallback<_dht_QueryResult__Output>): grpc.ClientUnaryCall;
+  forward(argument: _peer_ForwardRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_dht_QueryResult__Output>): grpc.ClientUnaryCall;
+  forward(argument: _peer_ForwardRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_dht_QueryResult__Output>): grpc.ClientUnaryCall;
+  forward(argument: _peer_ForwardRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_dht_QueryResult__Output>): grpc.ClientUnaryCall;
+  forward(argument: _peer_ForwardRequest, callback: grpc.requestCallback<_dht_QueryResult__Output>): grpc.ClientUnaryCall;
+  
+  GetNeighbors(argument: _google_protobuf_Empty, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_peer_Neighbors__Output>): grpc.ClientUnaryCall;
+  GetNeighbors(argument: _google_protobuf_Empty, metadata: grpc.Metadata, callback: grpc.requestCallback<_peer_Neighbors__Output>): grpc.ClientUnaryCall;
+  GetNeighbors(argument: _google_protobuf_Empty, options: grpc.CallOptions, callback: grpc.requestCallback<_peer_Neighbors__Output>): grpc.ClientUnaryCall;
+  GetNeighbors(argument: _google_protobuf_Empty, callback: grpc.requestCallback<_peer_Neighbors__Output>): grpc.ClientUnaryCall;
+  getNeighbors(argument: _google_protobuf_Empty, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_peer_Neighbors__Output>): grpc.ClientUnaryCall;
+  getNeighbors(argument: _google_protobuf_Empty, metadata: grpc.Metadata, callback: grpc.requestCallback<_peer_Neighbors__Output>): grpc.ClientUnaryCall;
+  getNeighbors(argument: _google_protobuf_Empty, options: grpc.CallOptions, callback: grpc.requestCallback<_peer_Neighbors__Output>): grpc.ClientUnaryCall;
+  getNeighbors(argument: _google_protobuf_Empty, callback: grpc.requestCallback<_peer_Neighbors__Output>): grpc.ClientUnaryCall;
+  
+  Join(argument: _peer_JoinRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_peer_JoinReply__Output>): grpc.ClientUnaryCall;
+  Join(argument: _peer_JoinRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_peer_JoinReply__Output>): grpc.ClientUnaryCall;
+  Join(argument: _peer_JoinRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_peer_JoinReply__Output>): grpc.ClientUnaryCall;
+  Join(argument: _peer_JoinRequest, callback: grpc.requestCallback<_peer_JoinReply__Output>): grpc.ClientUnaryCall;
+  join(argument: _peer_JoinRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_peer_JoinReply__Output>): grpc.ClientUnaryCall;
+  join(argument: _peer_JoinRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_peer_JoinReply__Output>): grpc.ClientUnaryCall;
+  join(argument: _peer_JoinRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_peer_JoinReply__Output>): grpc.ClientUnaryCall;
+  join(argument: _peer_JoinRequest, callback: grpc.requestCallback<_peer_JoinReply__Output>): grpc.ClientUnaryCall;
+  
+  Notify(argument: _peer_NotifyRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
+  Notify(argument: _peer_NotifyRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
+  Notify(argument: _peer_NotifyRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
+  Notify(argument: _peer_NotifyRequest, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
+  notify(argument: _peer_NotifyRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
+  notify(argument: _peer_NotifyRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
+  notify(argument: _peer_NotifyRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
+  notify(argument: _peer_NotifyRequest, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
+  
+  Ping(argument: _google_protobuf_Empty, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
+  Ping(argument: _google_protobuf_Empty, metadata: grpc.Metadata, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
+  Ping(argument: _google_protobuf_Empty, options: grpc.CallOptions, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
+  Ping(argument: _google_protobuf_Empty, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
+  ping(argument: _google_protobuf_Empty, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
+  ping(argument: _google_protobuf_Empty, metadata: grpc.Metadata, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
+  ping(argument: _google_protobuf_Empty, options: grpc.CallOptions, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
+  ping(argument: _google_protobuf_Empty, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
+  
+  ReleaseRange(argument: _peer_RangeRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
+  ReleaseRange(argument: _peer_RangeRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
+  ReleaseRange(argument: _peer_RangeRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
+  ReleaseRange(argument: _peer_RangeRequest, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
+  releaseRange(argument: _peer_RangeRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
+  releaseRange(argument: _peer_RangeRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
+  releaseRange(argument: _peer_RangeRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
+  releaseRange(argument: _peer_RangeRequest, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
+  
+  Status(argument: _google_protobuf_Empty, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_peer_NodeStatus__Output>): grpc.ClientUnaryCall;
+  Status(argument: _google_protobuf_Empty, metadata: grpc.Metadata, callback: grpc.requestCallback<_peer_NodeStatus__Output>): grpc.ClientUnaryCall;
+  Status(argument: _google_protobuf_Empty, options: grpc.CallOptions, callback: grpc.requestCallback<_peer_NodeStatus__Output>): grpc.ClientUnaryCall;
+  Status(argument: _google_protobuf_Empty, callback: grpc.requestCallback<_peer_NodeStatus__Output>): grpc.ClientUnaryCall;
+  status(argument: _google_protobuf_Empty, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_peer_NodeStatus__Output>): grpc.ClientUnaryCall;
+  status(argument: _google_protobuf_Empty, metadata: grpc.Metadata, callback: grpc.requestCallback<_peer_NodeStatus__Output>): grpc.ClientUnaryCall;
+  status(argument: _google_protobuf_Empty, options: grpc.CallOptions, callback: grpc.requestCallback<_peer_NodeStatus__Output>): grpc.ClientUnaryCall;
+  status(argument: _google_protobuf_Empty, callback: grpc.requestCallback<_peer_NodeStatus__Output>): grpc.ClientUnaryCall;
+  
+}
+
+export interface PeerHandlers extends grpc.UntypedServiceImplementation {
+  Fetch: grpc.handleUnaryCall<_peer_FetchRequest__Output, _peer_FetchReply>;
+  
+  FetchRange: grpc.handleServerStreamingCall<_peer_RangeRequest__Output, _peer_Entry>;
+  
+  FindOwner: grpc.handleUnaryCall<_peer_FindOwnerRequest__Output, _peer_FindOwnerReply>;
+  
+  Forward: grpc.handleUnaryCall<_peer_ForwardRequest__Output, _dht_QueryResult>;
+  
+  GetNeighbors: grpc.handleUnaryCall<_google_protobuf_Empty__Output, _peer_Neighbors>;
+  
+  Join: grpc.handleUnaryCall<_peer_JoinRequest__Output, _peer_JoinReply>;
+  
+  Notify: grpc.handleUnaryCall<_peer_NotifyRequest__Output, _google_protobuf_Empty>;
+  
+  Ping: grpc.handleUnaryCall<_google_protobuf_Empty__Output, _google_protobuf_Empty>;
+  
+  ReleaseRange: grpc.handleUnaryCall<_peer_RangeRequest__Output, _google_protobuf_Empty>;
+  
+  Status: grpc.handleUnaryCall<_google_protobuf_Empty__Output, _peer_NodeStatus>;
+  
+}
+
+export interface PeerDefinition extends grpc.ServiceDefinition {
+  Fetch: MethodDefinition<_peer_FetchRequest, _peer_FetchReply, _peer_FetchRequest__Output, _peer_FetchReply__Output>
+  FetchRange: MethodDefinition<_peer_RangeRequest, _peer_Entry, _peer_RangeRequest__Output, _peer_Entry__Output>
+  FindOwner: MethodDefinition<_peer_FindOwnerRequest, _peer_FindOwnerReply, _peer_FindOwnerRequest__Output, _peer_FindOwnerReply__Output>
+  Forward: MethodDefinition<_peer_ForwardRequest, _dht_QueryResult, _peer_ForwardRequest__Output, _dht_QueryResult__Output>
+  GetNeighbors: MethodDefinition<_google_protobuf_Empty, _peer_Neighbors, _google_protobuf_Empty__Output, _peer_Neighbors__Output>
+  Join: MethodDefinition<_peer_JoinRequest, _peer_JoinReply, _peer_JoinRequest__Output, _peer_JoinReply__Output>
+  Notify: MethodDefinition<_peer_NotifyRequest, _google_protobuf_Empty, _peer_NotifyRequest__Output, _google_protobuf_Empty__Output>
+  Ping: MethodDefinition<_google_protobuf_Empty, _google_protobuf_Empty, _google_protobuf_Empty__Output, _google_protobuf_Empty__Output>
+  ReleaseRange: MethodDefinition<_peer_RangeRequest, _google_protobuf_Empty, _peer_RangeRequest__Output, _google_protobuf_Empty__Output>
+  Status: MethodDefinition<_google_protobuf_Empty, _peer_NodeStatus, _google_protobuf_Empty__Output, _peer_NodeStatus__Output>
+}

@@ -1,0 +1,10 @@
+// Original file: proto/registry.proto
+
+
+export interface ConnectionAddr {
+  'addr'?: (string);
+}
+
+export interface ConnectionAddr__Output {
+  'addr': (string);
+}
