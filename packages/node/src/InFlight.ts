@@ -1,0 +1,50 @@
+/**
+ * Tracks local operations in flight, in epochs, so that a range can change hands safely. An
+ * operation checks ownership and touches storage inside `track`; a membership change that
+ * gives a range away then calls `drain`, which waits only for the operations that started
+ * before it. Later operations see the new view and are forwarded, so `drain` cannot starve.
+ */
+import { Context, Deferred, Effect, Layer } from "effect"
+
+interface Epoch {
+  count: number
+  readonly done: Deferred.Deferred<void>
+}
+
+/** The tracker. */
+export interface Service {
+  /** Runs a local operation inside the current epoch. */
+  readonly track: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  /** Starts a new epoch and waits until every operation of the earlier ones has finished. */
+  readonly drain: Effect.Effect<void>
+}
+
+/** In-flight local operations. */
+export class InFlight extends Context.Service<InFlight, Service>()("@crustyring/node/InFlight") {}
+
+/** A tracker with no operation in flight. */
+export const make: Effect.Effect<Service> = Effect.sync(() => {
+  const newEpoch = (): Epoch => ({ count: 0, done: Deferred.makeUnsafe<void>() })
+  let current = newEpoch()
+  const leave = (epoch: Epoch) =>
+    Effect.suspend(() => {
+      epoch.count--
+      return epoch.count === 0 && epoch !== current ? Deferred.succeed(epoch.done, undefined) : Effect.void
+    })
+  return {
+    track: (effect) =>
+      Effect.suspend(() => {
+        const epoch = current
+        epoch.count++
+        return Effect.ensuring(effect, leave(epoch))
+      }),
+    drain: Effect.suspend(() => {
+      const old = current
+      current = newEpoch()
+      return old.count === 0 ? Effect.void : Deferred.await(old.done)
+    })
+  }
+})
+
+/** A fresh tracker. */
+export const layer: Layer.Layer<InFlight> = Layer.effect(InFlight, make)

@@ -1,0 +1,80 @@
+/**
+ * The errors that cross the wire, and their one mapping to and from gRPC status codes. Every
+ * server handler fails with one of these; every client call fails with one of these.
+ */
+import * as grpc from "@grpc/grpc-js"
+import { Schema } from "effect"
+
+/** The request is malformed or breaks a limit. gRPC INVALID_ARGUMENT. */
+export class InvalidArgument extends Schema.TaggedError<InvalidArgument>()("InvalidArgument", {
+  message: Schema.String
+}) {}
+
+/** The target cannot serve right now: unreachable, starting, or a route failed. gRPC UNAVAILABLE. */
+export class Unavailable extends Schema.TaggedError<Unavailable>()("Unavailable", {
+  message: Schema.String
+}) {}
+
+/** The call ran out of time. gRPC DEADLINE_EXCEEDED. */
+export class DeadlineExceeded extends Schema.TaggedError<DeadlineExceeded>()("DeadlineExceeded", {
+  message: Schema.String
+}) {}
+
+/** The request does not fit the node's current state, e.g. a join sent to a non-owner. gRPC FAILED_PRECONDITION. */
+export class FailedPrecondition extends Schema.TaggedError<FailedPrecondition>()("FailedPrecondition", {
+  message: Schema.String
+}) {}
+
+/** The thing to create exists already, e.g. a ring ID held by a live node. gRPC ALREADY_EXISTS. */
+export class AlreadyExists extends Schema.TaggedError<AlreadyExists>()("AlreadyExists", {
+  message: Schema.String
+}) {}
+
+/** A bug or an unexpected failure on the serving side. gRPC INTERNAL (and any code not above). */
+export class Internal extends Schema.TaggedError<Internal>()("Internal", {
+  message: Schema.String
+}) {}
+
+/** Every error a gRPC call in Crusty Ring can end with. */
+export type RpcError = InvalidArgument | Unavailable | DeadlineExceeded | FailedPrecondition | AlreadyExists | Internal
+
+/** The gRPC status code for an error. */
+export const toStatus = (error: RpcError): grpc.status => {
+  switch (error._tag) {
+    case "InvalidArgument":
+      return grpc.status.INVALID_ARGUMENT
+    case "Unavailable":
+      return grpc.status.UNAVAILABLE
+    case "DeadlineExceeded":
+      return grpc.status.DEADLINE_EXCEEDED
+    case "FailedPrecondition":
+      return grpc.status.FAILED_PRECONDITION
+    case "AlreadyExists":
+      return grpc.status.ALREADY_EXISTS
+    case "Internal":
+      return grpc.status.INTERNAL
+  }
+}
+
+/** The error for a gRPC status received from `target`. The message names the target. */
+export const fromStatus = (code: number, details: string, target: string): RpcError => {
+  switch (code) {
+    case grpc.status.INVALID_ARGUMENT:
+    case grpc.status.OUT_OF_RANGE:
+      return new InvalidArgument({ message: details })
+    case grpc.status.RESOURCE_EXHAUSTED:
+      return new InvalidArgument({ message: `${details} (${target})` })
+    case grpc.status.UNAVAILABLE:
+    case grpc.status.CANCELLED:
+    case grpc.status.ABORTED:
+      return new Unavailable({ message: `${target} unavailable: ${details}` })
+    case grpc.status.DEADLINE_EXCEEDED:
+      return new DeadlineExceeded({ message: `${target}: ${details}` })
+    case grpc.status.FAILED_PRECONDITION:
+      return new FailedPrecondition({ message: details })
+    case grpc.status.ALREADY_EXISTS:
+      return new AlreadyExists({ message: details })
+    default:
+      return new Internal({ message: `${target}: ${details} (gRPC status ${grpc.status[code] ?? code})` })
+  }
+}

@@ -1,0 +1,186 @@
+/**
+ * A thin Effect adapter over grpc-js: a scoped server whose handlers are Effects, and client
+ * calls with a deadline that fail with the tagged errors of `Errors.ts`.
+ */
+import * as grpc from "@grpc/grpc-js"
+import { Cause, Context, Duration, Effect, Exit, Option, Queue, Scope, Stream } from "effect"
+import * as Errors from "./Errors.ts"
+
+/** Channel and server options shared by every node, registry and client. */
+export const channelOptions: grpc.ChannelOptions = {
+  // Values may be up to 1 MiB by default, and the limit is configurable; leave room above it so
+  // an oversized value gets our own INVALID_ARGUMENT that names the limit.
+  "grpc.max_receive_message_length": 64 * 1024 * 1024,
+  "grpc.max_send_message_length": 64 * 1024 * 1024,
+  "grpc.keepalive_time_ms": 30_000,
+  "grpc.keepalive_timeout_ms": 10_000,
+  // Fail fast on a dead address instead of waiting out the whole deadline in backoff.
+  "grpc.initial_reconnect_backoff_ms": 200,
+  "grpc.max_reconnect_backoff_ms": 2_000
+}
+
+/** One service to serve: its definition and its grpc-js handlers. */
+export interface ServiceImplementation {
+  readonly definition: grpc.ServiceDefinition
+  readonly implementation: grpc.UntypedServiceImplementation
+}
+
+/** A bound gRPC server. Services may be added after binding; calls to a missing one get UNIMPLEMENTED. */
+export interface Server {
+  readonly port: number
+  readonly add: (service: ServiceImplementation) => Effect.Effect<void>
+}
+
+/**
+ * Binds a gRPC server on `host:port` (port 0 picks a free one). The server shuts down
+ * gracefully when the scope closes, and is forced down after `drain`.
+ */
+export const listen = (options: {
+  readonly host: string
+  readonly port: number
+  readonly drain?: Duration.Input
+}): Effect.Effect<Server, Errors.Unavailable, Scope.Scope> =>
+  Effect.gen(function*() {
+    const server = yield* Effect.acquireRelease(
+      Effect.sync(() => new grpc.Server(channelOptions)),
+      (s) =>
+        Effect.callback<void>((resume) => s.tryShutdown(() => resume(Effect.void))).pipe(
+          Effect.timeoutOrElse({
+            duration: options.drain ?? "3 seconds",
+            orElse: () => Effect.sync(() => s.forceShutdown())
+          })
+        )
+    )
+    const target = options.host.includes(":") && !options.host.startsWith("[")
+      ? `[${options.host}]:${options.port}`
+      : `${options.host}:${options.port}`
+    const port = yield* Effect.callback<number, Errors.Unavailable>((resume) =>
+      server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (err, port) =>
+        resume(
+          err
+            ? Effect.fail(new Errors.Unavailable({ message: `cannot listen on ${target}: ${err.message}` }))
+            : Effect.succeed(port)
+        ))
+    )
+    return {
+      port,
+      add: (svc) => Effect.sync(() => server.addService(svc.definition, svc.implementation))
+    }
+  })
+
+const serviceError = (error: Errors.RpcError): Partial<grpc.StatusObject> => ({
+  code: Errors.toStatus(error),
+  details: error.message
+})
+
+const defectError = (cause: Cause.Cause<unknown>): Partial<grpc.StatusObject> => ({
+  code: grpc.status.INTERNAL,
+  details: `internal error: ${Cause.pretty(cause).split("\n")[0]}`
+})
+
+/**
+ * Wraps an Effect as a grpc-js unary handler. Typed failures become their status code; a defect
+ * becomes INTERNAL and is logged. A client that cancels or times out interrupts the Effect.
+ */
+export const unary = <R, Req, Res>(
+  context: Context.Context<R>,
+  handler: (request: Req, call: grpc.ServerUnaryCall<Req, Res>) => Effect.Effect<Res, Errors.RpcError, R>
+): grpc.handleUnaryCall<Req, Res> =>
+(call, callback) => {
+  const fiber = Effect.runForkWith(context)(handler(call.request, call))
+  const onCancel = () => fiber.interruptUnsafe()
+  call.on("cancelled", onCancel)
+  fiber.addObserver((exit) => {
+    call.off("cancelled", onCancel)
+    if (Exit.isSuccess(exit)) return callback(null, exit.value)
+    const failure = Cause.findErrorOption(exit.cause)
+    if (Option.isSome(failure)) return callback(serviceError(failure.value))
+    if (Cause.hasInterruptsOnly(exit.cause)) {
+      return callback({ code: grpc.status.CANCELLED, details: "request cancelled" })
+    }
+    Effect.runForkWith(context)(Effect.logError("handler failed", exit.cause))
+    callback(defectError(exit.cause))
+  })
+}
+
+/** Wraps a Stream as a grpc-js server-streaming handler, with back-pressure on the socket. */
+export const serverStream = <R, Req, Res>(
+  context: Context.Context<R>,
+  handler: (request: Req) => Stream.Stream<Res, Errors.RpcError, R>
+): grpc.handleServerStreamingCall<Req, Res> =>
+(call) => {
+  const write = (item: Res) =>
+    Effect.callback<void>((resume) => {
+      if (call.write(item)) resume(Effect.void)
+      else call.once("drain", () => resume(Effect.void))
+    })
+  const fiber = Effect.runForkWith(context)(Stream.runForEach(handler(call.request), write))
+  const onCancel = () => fiber.interruptUnsafe()
+  call.on("cancelled", onCancel)
+  fiber.addObserver((exit) => {
+    call.off("cancelled", onCancel)
+    if (Exit.isSuccess(exit)) return call.end()
+    const failure = Cause.findErrorOption(exit.cause)
+    if (Option.isSome(failure)) return call.destroy(Object.assign(new Error(failure.value.message), serviceError(failure.value)))
+    if (Cause.hasInterruptsOnly(exit.cause)) return
+    Effect.runForkWith(context)(Effect.logError("stream handler failed", exit.cause))
+    call.destroy(Object.assign(new Error("internal error"), defectError(exit.cause)))
+  })
+}
+
+/** A grpc-js client for `target`, closed when the scope closes. */
+export const client = <C extends grpc.Client>(
+  Ctor: new(address: string, credentials: grpc.ChannelCredentials, options?: grpc.ChannelOptions) => C,
+  target: string
+): Effect.Effect<C, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.sync(() => new Ctor(target, grpc.credentials.createInsecure(), channelOptions)),
+    (c) => Effect.sync(() => c.close())
+  )
+
+/**
+ * Runs one unary call with a deadline. `invoke` starts the call with the given options; the
+ * call is cancelled when the Effect is interrupted.
+ */
+export const call = <Res>(
+  target: string,
+  timeout: Duration.Input,
+  invoke: (
+    options: grpc.CallOptions,
+    callback: (error: grpc.ServiceError | null, response?: Res) => void
+  ) => grpc.ClientUnaryCall
+): Effect.Effect<Res, Errors.RpcError> =>
+  Effect.callback<Res, Errors.RpcError>((resume) => {
+    const deadline = Date.now() + Duration.toMillis(Duration.fromInputUnsafe(timeout))
+    const c = invoke({ deadline }, (error, response) => {
+      if (error) resume(Effect.fail(Errors.fromStatus(error.code, error.details, target)))
+      else if (response === undefined) resume(Effect.fail(new Errors.Internal({ message: `${target}: empty response` })))
+      else resume(Effect.succeed(response))
+    })
+    return Effect.sync(() => c.cancel())
+  })
+
+/** Runs one server-streaming call as a Stream; the whole stream must finish within `timeout`. */
+export const callStream = <Res>(
+  target: string,
+  timeout: Duration.Input,
+  invoke: (options: grpc.CallOptions) => grpc.ClientReadableStream<Res>
+): Stream.Stream<Res, Errors.RpcError> =>
+  Stream.callback<Res, Errors.RpcError>((queue) =>
+    Effect.acquireRelease(
+      Effect.sync(() => {
+        const deadline = Date.now() + Duration.toMillis(Duration.fromInputUnsafe(timeout))
+        const c = invoke({ deadline })
+        c.on("data", (item: Res) => {
+          Queue.offerUnsafe(queue, item)
+        })
+        c.on("error", (error: grpc.ServiceError) => {
+          Queue.failCauseUnsafe(queue, Cause.fail(Errors.fromStatus(error.code, error.details, target)))
+        })
+        c.on("end", () => {
+          Queue.endUnsafe(queue)
+        })
+        return c
+      }),
+      (c) => Effect.sync(() => c.cancel())
+    ))

@@ -1,0 +1,27 @@
+/**
+ * The message types of the wire protocol, re-exported from the generated code under short
+ * names. `X` is what a sender may pass; `X__Output` is what a receiver gets.
+ */
+export type { DhtNodeClient, DhtNodeHandlers } from "./generated/dht/DhtNode.ts"
+export type { OperationType, OperationType__Output } from "./generated/dht/OperationType.ts"
+export type { Query, Query__Output } from "./generated/dht/Query.ts"
+export type { QueryResult, QueryResult__Output } from "./generated/dht/QueryResult.ts"
+export type { Entry, Entry__Output } from "./generated/peer/Entry.ts"
+export type { FetchReply, FetchReply__Output } from "./generated/peer/FetchReply.ts"
+export type { FetchRequest, FetchRequest__Output } from "./generated/peer/FetchRequest.ts"
+export type { FindOwnerReply, FindOwnerReply__Output } from "./generated/peer/FindOwnerReply.ts"
+export type { FindOwnerRequest, FindOwnerRequest__Output } from "./generated/peer/FindOwnerRequest.ts"
+export type { ForwardRequest, ForwardRequest__Output } from "./generated/peer/ForwardRequest.ts"
+export type { JoinReply, JoinReply__Output } from "./generated/peer/JoinReply.ts"
+export type { JoinRequest, JoinRequest__Output } from "./generated/peer/JoinRequest.ts"
+export type { Neighbors, Neighbors__Output } from "./generated/peer/Neighbors.ts"
+export type { NodeRef, NodeRef__Output } from "./generated/peer/NodeRef.ts"
+export type { NodeStatus, NodeStatus__Output } from "./generated/peer/NodeStatus.ts"
+export type { NotifyRequest, NotifyRequest__Output } from "./generated/peer/NotifyRequest.ts"
+export type { PeerClient, PeerHandlers } from "./generated/peer/Peer.ts"
+export type { RangeRequest, RangeRequest__Output } from "./generated/peer/RangeRequest.ts"
+export type { ConnectionAddr, ConnectionAddr__Output } from "./generated/registry/ConnectionAddr.ts"
+export type { Node, Node__Output } from "./generated/registry/Node.ts"
+export type { Nodes, Nodes__Output } from "./generated/registry/Nodes.ts"
+export type { RegisterInfo, RegisterInfo__Output } from "./generated/registry/RegisterInfo.ts"
+export type { RegistryClient, RegistryHandlers } from "./generated/registry/Registry.ts"
