@@ -31,6 +31,9 @@ export interface View {
   readonly incoming: Option.Option<Incoming>
 }
 
+/** How many successors a node remembers; later, at least the replica count. */
+export const SUCCESSOR_LIST_LENGTH = 8
+
 /** The next node clockwise, or self when alone. */
 export const next = (view: View): Member => view.successors[0] ?? view.self
 

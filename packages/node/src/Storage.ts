@@ -48,7 +48,14 @@ const compareSlots = (a: Slot, b: Slot): number =>
  * An in-memory store: a hash map for point operations. Scans sort the matching entries, which
  * is fine for hand-offs and tests; the durable store keeps a real ordered index.
  */
-export const makeMemory: Effect.Effect<Store> = Effect.sync(() => {
+export const makeMemory: Effect.Effect<Store> = Effect.suspend(() => makeMemoryWith(Position.position))
+
+/**
+ * An in-memory store with its own position function. Tests pass a colliding one to show that
+ * keys at the same position are kept apart.
+ */
+export const makeMemoryWith = (positionOf: (key: Uint8Array) => Position.Position): Effect.Effect<Store> =>
+  Effect.sync(() => {
   const slots = new Map<string, Slot>()
   const id = (key: Uint8Array) => Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString("latin1")
   const inRange = (start: Position.Position, end: Position.Position) => (s: Slot) =>
@@ -73,7 +80,7 @@ export const makeMemory: Effect.Effect<Store> = Effect.sync(() => {
           prev.value = value
           return Option.some(old)
         }
-        slots.set(k, { position: Position.position(key), key: Uint8Array.from(key), value })
+        slots.set(k, { position: positionOf(key), key: Uint8Array.from(key), value })
         return Option.none()
       }),
     remove: (key) =>

@@ -1,0 +1,42 @@
+/**
+ * The errors a client user sees. Each names what failed; none carries a stack trace worth
+ * showing to an end user.
+ */
+import { Errors } from "@crustyring/protocol"
+import { Schema } from "effect"
+
+/** Get or Delete of a key that is not stored. */
+export class KeyNotFound extends Schema.TaggedError<KeyNotFound>()("KeyNotFound", {
+  key: Schema.String,
+  message: Schema.String
+}) {}
+
+/** The cluster refused the request as malformed, e.g. an empty or oversized key. */
+export class InvalidRequest extends Schema.TaggedError<InvalidRequest>()("InvalidRequest", {
+  message: Schema.String
+}) {}
+
+/** No node could serve the request: unreachable nodes or registry, or a ring in trouble. */
+export class Unavailable extends Schema.TaggedError<Unavailable>()("Unavailable", {
+  message: Schema.String
+}) {}
+
+/** The request did not finish within its deadline. */
+export class Timeout extends Schema.TaggedError<Timeout>()("Timeout", {
+  message: Schema.String
+}) {}
+
+/** Every error a client call can end with. */
+export type ClientError = KeyNotFound | InvalidRequest | Unavailable | Timeout
+
+/** The client error for a wire error. */
+export const fromRpc = (e: Errors.RpcError): InvalidRequest | Unavailable | Timeout => {
+  switch (e._tag) {
+    case "InvalidArgument":
+      return new InvalidRequest({ message: e.message })
+    case "DeadlineExceeded":
+      return new Timeout({ message: e.message })
+    default:
+      return new Unavailable({ message: e.message })
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * The gRPC face of a node: the client contract (`dht.DhtNode`) and the node-to-node calls
+ * (`peer.Peer`), each handler a thin decode, delegate, encode over the services below it.
+ * Queries wait, within their deadline, until the node has joined.
+ */
+import { Errors, Grpc, Proto, type Wire } from "@crustyring/protocol"
+import { Position } from "@crustyring/ring"
+import { Effect, Option, Stream } from "effect"
+import * as Handoff from "./Handoff.ts"
+import * as Join from "./Join.ts"
+import * as Membership from "./Membership.ts"
+import { NodeConfig } from "./NodeConfig.ts"
+import { fromRef, toRef } from "./Peers.ts"
+import * as Query from "./Query.ts"
+import { Router } from "./Router.ts"
+import { Storage } from "./Storage.ts"
+import { storageError } from "./KeyValue.ts"
+
+const parsePosition = (s: string, what: string): Effect.Effect<Position.Position, Errors.InvalidArgument> => {
+  const p = Position.parse(s)
+  return p === undefined
+    ? Effect.fail(new Errors.InvalidArgument({ message: `${what} must be a position 0..2^64-1, got ${JSON.stringify(s)}` }))
+    : Effect.succeed(p)
+}
+
+/** Builds the handlers of both services over the node's services. */
+export const make = Effect.gen(function*() {
+  const config = yield* NodeConfig
+  const membership = yield* Membership.Membership
+  const router = yield* Router
+  const storage = yield* Storage
+  const accept = yield* Join.makeAccept
+  const context = yield* Effect.context<NodeConfig | Membership.Membership | Storage>()
+
+  const whenReady = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+    membership.ready.pipe(
+      Effect.timeoutOrElse({
+        duration: config.readyTimeout,
+        orElse: () => Effect.fail(new Errors.Unavailable({ message: `${membership.self.address} has not finished joining` }))
+      }),
+      Effect.andThen(effect)
+    )
+
+  const query = (q: Wire.Query__Output | null, hops: number) =>
+    Effect.flatMap(Query.decode(q, config), (decoded) => whenReady(router.route(decoded, hops)))
+
+  const status = Effect.gen(function*() {
+    const view = yield* membership.view
+    const next = Membership.next(view)
+    const total = yield* Effect.mapError(storage.count(Position.make(0n), Position.make(0n)), storageError)
+    const owned = yield* Effect.mapError(storage.count(view.self.id, next.id), storageError)
+    return {
+      self: toRef(view.self),
+      ...Option.match(view.predecessor, { onNone: () => ({}), onSome: (p) => ({ predecessor: toRef(p) }) }),
+      successors: view.successors.map(toRef),
+      key_count: String(total),
+      owned_key_count: String(owned),
+      phase: view.phase
+    } satisfies Wire.NodeStatus
+  })
+
+  const dht: Wire.DhtNodeHandlers = {
+    QueryDht: Grpc.unary(context, (req: Wire.Query__Output) => query(req, 0))
+  }
+
+  const peer: Wire.PeerHandlers = {
+    Forward: Grpc.unary(context, (req: Wire.ForwardRequest__Output) => query(req.query, req.hops)),
+    FindOwner: Grpc.unary(context, (req: Wire.FindOwnerRequest__Output) =>
+      Effect.gen(function*() {
+        const position = yield* parsePosition(req.position, "position")
+        const found = yield* whenReady(router.findOwner(position, req.hops))
+        return { owner: toRef(found.owner), successor: toRef(found.successor), hops: found.hops }
+      })),
+    Join: Grpc.unary(context, (req: Wire.JoinRequest__Output) =>
+      Effect.gen(function*() {
+        const joiner = yield* fromRef(req.node, "joiner").pipe(
+          Effect.mapError((e) => new Errors.InvalidArgument({ message: e.message }))
+        )
+        const reply = yield* accept(joiner)
+        return { predecessor: toRef(reply.predecessor), successor: toRef(reply.successor) }
+      })),
+    Notify: Grpc.unary(context, (req: Wire.NotifyRequest__Output) =>
+      Effect.gen(function*() {
+        const candidate = yield* fromRef(req.node, "node").pipe(
+          Effect.mapError((e) => new Errors.InvalidArgument({ message: e.message }))
+        )
+        yield* membership.update((v) =>
+          Membership.isBetterPredecessor(v, candidate) ? { ...v, predecessor: Option.some(candidate) } : v
+        )
+        return {}
+      })),
+    GetNeighbors: Grpc.unary(context, () =>
+      Effect.map(membership.view, (view) => ({
+        self: toRef(view.self),
+        ...Option.match(view.predecessor, { onNone: () => ({}), onSome: (p) => ({ predecessor: toRef(p) }) }),
+        successors: view.successors.map(toRef)
+      }))),
+    Ping: Grpc.unary(context, () => Effect.succeed({})),
+    FetchRange: Grpc.serverStream(context, (req: Wire.RangeRequest__Output) =>
+      Stream.unwrap(
+        Effect.map(
+          Effect.all([parsePosition(req.start, "start"), parsePosition(req.end, "end")]),
+          ([start, end]) => Handoff.serve(start, end).pipe(Stream.map((e): Wire.Entry => ({ key: e.key, value: e.value })))
+        )
+      )),
+    ReleaseRange: Grpc.unary(context, (req: Wire.RangeRequest__Output) =>
+      Effect.gen(function*() {
+        const start = yield* parsePosition(req.start, "start")
+        const end = yield* parsePosition(req.end, "end")
+        yield* Handoff.release(start, end)
+        return {}
+      })),
+    Fetch: Grpc.unary(context, (req: Wire.FetchRequest__Output) =>
+      Effect.map(Effect.mapError(storage.get(req.key), storageError), (value) =>
+        Option.match(value, { onNone: () => ({}), onSome: (v) => ({ value: v }) }))),
+    Status: Grpc.unary(context, () => status)
+  }
+
+  return [
+    { definition: Proto.proto.dht.DhtNode.service, implementation: dht },
+    { definition: Proto.proto.peer.Peer.service, implementation: peer }
+  ] as const satisfies ReadonlyArray<Grpc.ServiceImplementation>
+})

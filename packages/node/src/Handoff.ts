@@ -1,0 +1,67 @@
+/**
+ * Moving a range between nodes. The giving side streams a snapshot and deletes nothing until
+ * the receiver says it holds the range; the receiving side absorbs the stream, retrying on
+ * failure, and only then releases the giver. A dropped stream loses nothing.
+ */
+import { Errors } from "@crustyring/protocol"
+import { Interval, Position } from "@crustyring/ring"
+import { Effect, Option, Schedule, Stream } from "effect"
+import { KeyValue, storageError } from "./KeyValue.ts"
+import * as Membership from "./Membership.ts"
+import { Peers } from "./Peers.ts"
+import { type Entry, Storage } from "./Storage.ts"
+
+/** Whether `[a, b)` and `[c, d)` share a position. */
+const overlaps = (a: Position.Position, b: Position.Position, c: Position.Position, d: Position.Position) =>
+  Interval.inHalfOpen(a, c, d) || Interval.inHalfOpen(c, a, b)
+
+/** The giving side: a snapshot of the local entries in `[start, end)`. */
+export const serve = (start: Position.Position, end: Position.Position): Stream.Stream<Entry, Errors.RpcError, Storage> =>
+  Stream.unwrap(Effect.gen(function*() {
+    const storage = yield* Storage
+    return storage.scan(start, end).pipe(Stream.mapError(storageError))
+  }))
+
+/** The giving side: drops `[start, end)` once the receiver holds it. Refused for a range this node owns. */
+export const release = Effect.fn("Handoff.release")(function*(start: Position.Position, end: Position.Position) {
+  const membership = yield* Membership.Membership
+  const storage = yield* Storage
+  const view = yield* membership.view
+  const next = Membership.next(view)
+  if (view.phase === "ready" && overlaps(start, end, view.self.id, next.id)) {
+    return yield* new Errors.FailedPrecondition({
+      message: `refusing to release [${Position.toHex(start)}, ${Position.toHex(end)}): it overlaps this node's range`
+    })
+  }
+  const removed = yield* Effect.mapError(storage.removeRange(start, end), storageError)
+  yield* Effect.logInfo(`released ${removed} keys of [${Position.toHex(start)}, ${Position.toHex(end)})`)
+})
+
+/** Backoff from 100 ms, capped at 2 s, about half a minute in all. */
+const retry = Schedule.min([Schedule.exponential("100 millis", 2), Schedule.spaced("2 seconds")]).pipe(
+  Schedule.jittered,
+  Schedule.upTo({ times: 20 })
+)
+
+/**
+ * The receiving side: absorbs the incoming range of the view from its giver, then clears the
+ * hand-off state and releases the giver. Retries on failure; the giver keeps its copy until then.
+ */
+export const receive = Effect.fn("Handoff.receive")(function*() {
+  const membership = yield* Membership.Membership
+  const keyValue = yield* KeyValue
+  const peers = yield* Peers
+  const view = yield* membership.view
+  if (Option.isNone(view.incoming)) return
+  const { from, start, end } = view.incoming.value
+  const count = yield* peers.fetchRange(from.address, start, end).pipe(
+    Stream.mapEffect((entry) => keyValue.absorb(entry)),
+    Stream.runCount,
+    Effect.tapError((e) => Effect.logWarning(`hand-off from ${from.address} failed, retrying: ${e.message}`)),
+    Effect.retry(retry)
+  )
+  yield* membership.update((v) => ({ ...v, incoming: Option.none() }))
+  yield* keyValue.endHandoff
+  yield* peers.releaseRange(from.address, start, end).pipe(Effect.retry(retry))
+  yield* Effect.logInfo(`received ${count} keys of [${Position.toHex(start)}, ${Position.toHex(end)}) from ${from.address}`)
+})

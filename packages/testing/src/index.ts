@@ -1,0 +1,4 @@
+/**
+ * Test helpers for Crusty Ring users: `TestCluster` starts a real local cluster in-process.
+ */
+export * as TestCluster from "./TestCluster.ts"
