@@ -98,7 +98,7 @@ export const make = (target: Target, options: Options = {}) =>
             candidates = [...(yield* refresh)]
             if (candidates.length === 0) break
           }
-          const pick = yield* Random.nextIntBetween(0, candidates.length)
+          const pick = yield* Random.nextIntBetween(0, candidates.length, { halfOpen: true })
           const address = candidates[pick]!
           candidates.splice(pick, 1)
           const result = yield* Effect.result(send(address, q))

@@ -113,6 +113,6 @@ export const make = (options: Options = {}): Effect.Effect<TestCluster, Node.Sta
           registry !== undefined ? { registry } : { nodes: [...running].map((n) => n.address) },
           clientOptions
         ),
-      views: Effect.forEach([...running], (n) => n.node.membership.view)
+      views: Effect.suspend(() => Effect.forEach([...running], (n) => n.node.membership.view))
     } satisfies TestCluster
   })

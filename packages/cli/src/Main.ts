@@ -1,0 +1,47 @@
+/**
+ * Running a command as a process: logs to stderr, a user error printed as one clear line with
+ * its exit code and no stack trace, and SIGINT/SIGTERM treated as a clean stop (exit 0).
+ */
+import { NodeRuntime, NodeServices } from "@effect/platform-node"
+import { Cause, Console, Effect, Exit, Logger, Schema } from "effect"
+import { CliError } from "effect/cli"
+
+/** An error meant for the person at the terminal. */
+export class UserError extends Schema.TaggedError<UserError>()("UserError", {
+  message: Schema.String,
+  /** Process exit code. @default 1 */
+  exitCode: Schema.optional(Schema.Number)
+}) {}
+
+/** Marks an exit code on the process once the program ends. */
+let exitCode = 0
+
+/** Runs a CLI program until it ends or the process gets SIGINT/SIGTERM. */
+export const run = <E>(program: Effect.Effect<void, E, NodeServices.NodeServices>): void =>
+  program.pipe(
+    Effect.catch((e: unknown) =>
+      Effect.gen(function*() {
+        if (e instanceof UserError) {
+          yield* Console.error(`error: ${e.message}`)
+          exitCode = e.exitCode ?? 1
+        } else if (CliError.isCliError(e)) {
+          // effect/cli has already printed the usage and the problem; a plain --help is exit 0.
+          exitCode = e._tag === "ShowHelp" && e.errors.length === 0 ? 0 : 1
+        } else {
+          const message = typeof e === "object" && e !== null && "message" in e ? String((e as { message: unknown }).message) : String(e)
+          yield* Console.error(`error: ${message}`)
+          exitCode = 1
+        }
+      })
+    ),
+    Effect.provide(NodeServices.layer),
+    Effect.provideService(Logger.LogToStderr, true),
+    NodeRuntime.runMain({
+      disableErrorReporting: true,
+      teardown: (exit, onExit) => {
+        if (Exit.isSuccess(exit) || Cause.hasInterruptsOnly(exit.cause)) return onExit(exitCode)
+        process.stderr.write(`error: ${Cause.pretty(exit.cause).split("\n")[0]}\n`)
+        onExit(exitCode || 1)
+      }
+    })
+  )

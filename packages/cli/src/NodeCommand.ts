@@ -1,0 +1,78 @@
+/**
+ * `dht`: runs one node until SIGINT or SIGTERM. It joins through a registry (`--registry`),
+ * through any live node (`--join`), or starts a new ring with neither.
+ */
+import { Address } from "@crustyring/protocol"
+import { Bootstrap, Node, NodeConfig, Storage } from "@crustyring/node"
+import { Config, Effect, Layer, Option } from "effect"
+import { Argument, Command, Flag } from "effect/cli"
+import { UserError } from "./Main.ts"
+
+const addressFlag = (name: string, description: string, env: string) =>
+  Flag.String(name).pipe(
+    Flag.withDescription(description),
+    Flag.withFallbackConfig(Config.String(env)),
+    Flag.optional
+  )
+
+const flags = {
+  portArg: Argument.Int("port").pipe(
+    Argument.withDescription("Listen port, as in the original `dht <port>`; same as --port"),
+    Argument.optional
+  ),
+  port: Flag.Int("port").pipe(
+    Flag.withDescription("gRPC listen port (default 50001; env DHT_PORT)"),
+    Flag.withFallbackConfig(Config.Int("DHT_PORT")),
+    Flag.optional
+  ),
+  host: Flag.String("host").pipe(
+    Flag.withDescription("Interface to bind (default 0.0.0.0; env DHT_HOST)"),
+    Flag.withFallbackConfig(Config.String("DHT_HOST")),
+    Flag.withDefault("0.0.0.0")
+  ),
+  advertise: addressFlag(
+    "advertise",
+    "host:port that peers and clients reach this node at; its hash is the node's ring ID (default 127.0.0.1:<port>; env DHT_ADVERTISE)",
+    "DHT_ADVERTISE"
+  ),
+  registry: addressFlag("registry", "Join through the registry at host:port (env DHT_REGISTRY)", "DHT_REGISTRY"),
+  join: addressFlag("join", "Join through the live node at host:port, no registry needed (env DHT_JOIN)", "DHT_JOIN"),
+  maxValueBytes: Flag.Int("max-value-bytes").pipe(
+    Flag.withDescription("Largest value accepted, in bytes (default 1048576)"),
+    Flag.withDefault(NodeConfig.defaults.maxValueBytes)
+  )
+}
+
+const address = (flag: string, value: string) =>
+  Effect.mapError(Address.parse(value), (e) => new UserError({ message: `--${flag}: ${e.message}` }))
+
+/** The `dht` command. */
+export const command = Command.make("dht", flags, (f) =>
+  Effect.gen(function*() {
+    if (Option.isSome(f.portArg) && Option.isSome(f.port) && f.portArg.value !== f.port.value) {
+      return yield* new UserError({ message: `port given twice: ${f.portArg.value} and --port ${f.port.value}` })
+    }
+    if (Option.isSome(f.registry) && Option.isSome(f.join)) {
+      return yield* new UserError({ message: "--registry and --join are mutually exclusive: choose one way to join" })
+    }
+    const port = Option.getOrElse(Option.orElse(f.port, () => f.portArg), () => NodeConfig.defaults.port)
+    if (port < 0 || port > 65535) return yield* new UserError({ message: `--port must be 0-65535, got ${port}` })
+    if (f.maxValueBytes < 1) return yield* new UserError({ message: `--max-value-bytes must be at least 1` })
+    const advertise = Option.isSome(f.advertise) ? yield* address("advertise", f.advertise.value) : undefined
+    const bootstrap = Option.isSome(f.registry)
+      ? Bootstrap.layerRegistry(yield* address("registry", f.registry.value))
+      : Option.isSome(f.join)
+      ? Bootstrap.layerPeer(yield* address("join", f.join.value))
+      : Bootstrap.layerNewRing
+    const node = Node.layer.pipe(
+      Layer.provide(Layer.mergeAll(
+        NodeConfig.layer({ host: f.host, port, advertise, maxValueBytes: f.maxValueBytes }),
+        bootstrap,
+        Storage.layerMemory
+      ))
+    )
+    yield* Effect.logInfo(`starting node on ${f.host}:${port}`)
+    return yield* Layer.launch(node).pipe(
+      Effect.catchTag("StartError", (e) => Effect.fail(new UserError({ message: e.message })))
+    )
+  })).pipe(Command.withDescription("Run a Crusty Ring DHT node. Stops gracefully on SIGINT or SIGTERM."))
