@@ -57,7 +57,9 @@ export const toStatus = (error: RpcError): grpc.status => {
 }
 
 /** The error for a gRPC status received from `target`. The message names the target. */
-export const fromStatus = (code: number, details: string, target: string): RpcError => {
+export const fromStatus = (code: number, rawDetails: string, target: string): RpcError => {
+  // grpc-js appends resolver diagnostics that mean nothing to a user.
+  const details = rawDetails.replace(/\.? ?Resolution note: ?.*$/s, "").replace(/Last error: Error: /, "last error: ")
   switch (code) {
     case grpc.status.INVALID_ARGUMENT:
     case grpc.status.OUT_OF_RANGE:

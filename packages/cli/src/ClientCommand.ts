@@ -1,0 +1,183 @@
+/**
+ * `dht-client`: runs one command (`get k`, `set k v`, `delete k`) or, with none, an interactive
+ * prompt like the original client's. Values are shown as UTF-8, or escaped when they are not.
+ *
+ * Exit codes: 0 done; 1 missing key, rejected request or bad usage; 2 cluster unreachable or
+ * out of time.
+ */
+import { ClientError, DhtClient, Display } from "@crustyring/client"
+import { Address } from "@crustyring/protocol"
+import { Config, Console, Effect, Option, Queue, Stream } from "effect"
+import { Argument, Command, Flag } from "effect/cli"
+import * as readline from "node:readline"
+import { UserError } from "./Main.ts"
+
+const flags = {
+  registry: Flag.String("registry").pipe(
+    Flag.withDescription("Registry host:port to find nodes through (default 127.0.0.1:50000; env DHT_REGISTRY)"),
+    Flag.withFallbackConfig(Config.String("DHT_REGISTRY")),
+    Flag.optional
+  ),
+  node: Flag.String("node").pipe(
+    Flag.withDescription("A node host:port to send requests to; repeat for several. Replaces --registry"),
+    Flag.atLeast(0)
+  ),
+  timeout: Flag.Int("timeout").pipe(
+    Flag.withDescription("Deadline of each request, in milliseconds (default 5000)"),
+    Flag.withDefault(5000)
+  ),
+  words: Argument.String("command").pipe(
+    Argument.withDescription("get KEY | set KEY VALUE... | delete KEY; none opens a prompt"),
+    Argument.variadic()
+  )
+}
+
+/** A parsed command line or prompt line. */
+type Parsed =
+  | { readonly _tag: "Get"; readonly key: string }
+  | { readonly _tag: "Set"; readonly key: string; readonly value: string }
+  | { readonly _tag: "Delete"; readonly key: string }
+  | { readonly _tag: "Help" }
+  | { readonly _tag: "Exit" }
+  | { readonly _tag: "Invalid"; readonly reason: string }
+
+const USAGE = "commands: GET key | SET key value | DELETE key | HELP | EXIT (case-insensitive)"
+
+/** Parses words; a Set value is the rest of the words joined by single spaces. */
+export const parse = (words: ReadonlyArray<string>): Parsed => {
+  const [verb, key, ...rest] = words
+  switch (verb?.toLowerCase()) {
+    case "get":
+      return key !== undefined && rest.length === 0 ? { _tag: "Get", key } : { _tag: "Invalid", reason: "usage: GET key" }
+    case "delete":
+    case "del":
+      return key !== undefined && rest.length === 0 ? { _tag: "Delete", key } : { _tag: "Invalid", reason: "usage: DELETE key" }
+    case "set":
+      return key !== undefined && rest.length > 0
+        ? { _tag: "Set", key, value: rest.join(" ") }
+        : { _tag: "Invalid", reason: "usage: SET key value" }
+    case "help":
+      return { _tag: "Help" }
+    case "exit":
+    case "quit":
+      return { _tag: "Exit" }
+    default:
+      return { _tag: "Invalid", reason: `unknown command ${JSON.stringify(verb ?? "")}; ${USAGE}` }
+  }
+}
+
+/** Splits a prompt line the way the original did, but keeps the spaces inside a Set value. */
+const splitLine = (line: string): ReadonlyArray<string> => {
+  const m = /^\s*(\S+)(?:\s+(\S+))?(?:\s+(.*?))?\s*$/.exec(line)
+  if (!m) return []
+  return [m[1]!, ...(m[2] !== undefined ? [m[2]] : []), ...(m[3] !== undefined && m[3] !== "" ? [m[3]] : [])]
+}
+
+const exitCodeOf = (e: ClientError.ClientError) => (e._tag === "Unavailable" || e._tag === "Timeout" ? 2 : 1)
+
+/** Runs one command once, printing the result to stdout. */
+const once = (client: DhtClient.Service, cmd: Parsed) =>
+  Effect.gen(function*() {
+    switch (cmd._tag) {
+      case "Get":
+        return yield* Console.log(Display.bytes(yield* client.get(cmd.key)))
+      case "Set": {
+        const previous = yield* client.set(cmd.key, cmd.value)
+        if (Option.isSome(previous)) yield* Console.log(Display.bytes(previous.value))
+        return
+      }
+      case "Delete":
+        return yield* Console.log(Display.bytes(yield* client.delete(cmd.key)))
+      case "Help":
+        return yield* Console.log(USAGE)
+      case "Exit":
+        return
+      case "Invalid":
+        return yield* new UserError({ message: cmd.reason })
+    }
+  }).pipe(
+    Effect.catchTags({
+      KeyNotFound: (e) => Effect.fail(new UserError({ message: e.message, exitCode: 1 })),
+      InvalidRequest: (e) => Effect.fail(new UserError({ message: `rejected: ${e.message}`, exitCode: exitCodeOf(e) })),
+      Unavailable: (e) => Effect.fail(new UserError({ message: `cluster unavailable: ${e.message}`, exitCode: exitCodeOf(e) })),
+      Timeout: (e) => Effect.fail(new UserError({ message: `timed out: ${e.message}`, exitCode: exitCodeOf(e) }))
+    })
+  )
+
+/** One prompt line, answered with the original client's messages. Errors are printed, not fatal. */
+const answer = (client: DhtClient.Service, cmd: Parsed): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    switch (cmd._tag) {
+      case "Get":
+        return yield* Console.log(`Value is: ${Display.bytes(yield* client.get(cmd.key))}`)
+      case "Set": {
+        const previous = yield* client.set(cmd.key, cmd.value)
+        return yield* Console.log(
+          Option.isSome(previous)
+            ? `Previous value was: ${Display.bytes(previous.value)}, inserting: ${cmd.value}`
+            : `Inserting new pair (${cmd.key}, ${cmd.value})`
+        )
+      }
+      case "Delete":
+        return yield* Console.log(`Deleting: (${cmd.key}, ${Display.bytes(yield* client.delete(cmd.key))})`)
+      case "Help":
+        return yield* Console.log(USAGE)
+      case "Exit":
+        return
+      case "Invalid":
+        return yield* Console.log(`invalid entry: ${cmd.reason}`)
+    }
+  }).pipe(
+    Effect.catch((e: ClientError.ClientError) =>
+      Console.log(e._tag === "KeyNotFound" ? "Error: Key not present in database." : `Error: ${e.message}`)
+    )
+  )
+
+/** Lines of stdin, ended by end of input. */
+const lines = Stream.callback<string>((queue) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const rl = readline.createInterface({ input: process.stdin, terminal: false })
+      rl.on("line", (line) => {
+        Queue.offerUnsafe(queue, line)
+      })
+      rl.on("close", () => {
+        Queue.endUnsafe(queue)
+      })
+      return rl
+    }),
+    (rl) => Effect.sync(() => rl.close())
+  ))
+
+const prompt = (client: DhtClient.Service) =>
+  Effect.gen(function*() {
+    const tty = process.stdin.isTTY === true
+    const show = tty ? Effect.sync(() => process.stdout.write("dht> ")) : Effect.void
+    yield* Console.log("Enter DHT query (Get, Set or Delete). Type exit to quit.")
+    yield* show
+    yield* lines.pipe(
+      Stream.map((line) => parse(splitLine(line))),
+      Stream.takeWhile((cmd) => cmd._tag !== "Exit"),
+      Stream.runForEach((cmd) => Effect.andThen(answer(client, cmd), show))
+    )
+    if (tty) yield* Console.log("")
+  })
+
+/** The `dht-client` command. */
+export const command = Command.make("dht-client", flags, (f) =>
+  Effect.gen(function*() {
+    if (Option.isSome(f.registry) && f.node.length > 0) {
+      return yield* new UserError({ message: "--registry and --node are mutually exclusive" })
+    }
+    if (f.timeout < 1) return yield* new UserError({ message: "--timeout must be at least 1 ms" })
+    const check = (flag: string, value: string) =>
+      Effect.mapError(Address.parse(value), (e) => new UserError({ message: `--${flag}: ${e.message}` }))
+    const target: DhtClient.Target = f.node.length > 0
+      ? { nodes: yield* Effect.forEach(f.node, (n) => check("node", n)) }
+      : { registry: yield* check("registry", Option.getOrElse(f.registry, () => "127.0.0.1:50000")) }
+    return yield* Effect.scoped(Effect.gen(function*() {
+      const client = yield* DhtClient.make(target, { timeout: `${f.timeout} millis` })
+      if (f.words.length === 0) return yield* prompt(client)
+      return yield* once(client, parse(f.words))
+    }))
+  })).pipe(Command.withDescription("Query a Crusty Ring cluster: run one command, or open a prompt when none is given."))
