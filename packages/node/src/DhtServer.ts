@@ -12,9 +12,11 @@ import * as Membership from "./Membership.ts"
 import { NodeConfig } from "./NodeConfig.ts"
 import { fromRef, toRef } from "./Peers.ts"
 import * as Query from "./Query.ts"
+import * as TakeOver from "./TakeOver.ts"
 import { Router } from "./Router.ts"
 import { Storage } from "./Storage.ts"
-import { storageError } from "./KeyValue.ts"
+import { KeyValue, storageError } from "./KeyValue.ts"
+import { Peers } from "./Peers.ts"
 
 const parsePosition = (s: string, what: string): Effect.Effect<Position.Position, Errors.InvalidArgument> => {
   const p = Position.parse(s)
@@ -30,7 +32,9 @@ export const make = Effect.gen(function*() {
   const router = yield* Router
   const storage = yield* Storage
   const accept = yield* Join.makeAccept
-  const context = yield* Effect.context<NodeConfig | Membership.Membership | Storage>()
+  const acceptTakeOver = yield* TakeOver.makeAccept
+  const scope = yield* Effect.scope
+  const context = yield* Effect.context<NodeConfig | Membership.Membership | Storage | KeyValue | Peers>()
 
   const whenReady = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
     membership.ready.pipe(
@@ -113,7 +117,35 @@ export const make = Effect.gen(function*() {
     Fetch: Grpc.unary(context, (req: Wire.FetchRequest__Output) =>
       Effect.map(Effect.mapError(storage.get(req.key), storageError), (value) =>
         Option.match(value, { onNone: () => ({}), onSome: (v) => ({ value: v }) }))),
-    Status: Grpc.unary(context, () => status)
+    Status: Grpc.unary(context, () => status),
+    TakeOver: Grpc.unary(context, (req: Wire.TakeOverRequest__Output) =>
+      Effect.gen(function*() {
+        const leaving = yield* fromRef(req.leaving, "leaving node").pipe(
+          Effect.mapError((e) => new Errors.InvalidArgument({ message: e.message }))
+        )
+        const successors = yield* Effect.forEach(req.successors, (s) => fromRef(s, "successor")).pipe(
+          Effect.mapError((e) => new Errors.InvalidArgument({ message: e.message }))
+        )
+        yield* acceptTakeOver(leaving, successors)
+        // Fetch the range in the background; reads go through to the leaving node meanwhile.
+        yield* Handoff.receive().pipe(
+          Effect.catchCause((cause) => Effect.logError(`take-over from ${leaving.address} failed`, cause)),
+          Effect.provideContext(context),
+          Effect.forkIn(scope)
+        )
+        return {}
+      })),
+    PredecessorLeft: Grpc.unary(context, (req: Wire.PredecessorLeftRequest__Output) =>
+      Effect.gen(function*() {
+        const leaving = yield* fromRef(req.leaving, "leaving node").pipe(
+          Effect.mapError((e) => new Errors.InvalidArgument({ message: e.message }))
+        )
+        const predecessor = yield* fromRef(req.predecessor, "predecessor").pipe(
+          Effect.mapError((e) => new Errors.InvalidArgument({ message: e.message }))
+        )
+        yield* TakeOver.predecessorLeft(leaving, predecessor)
+        return {}
+      }))
   }
 
   return [

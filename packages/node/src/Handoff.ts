@@ -5,7 +5,7 @@
  */
 import { Errors } from "@crustyring/protocol"
 import { Interval, Position } from "@crustyring/ring"
-import { Effect, Option, Schedule, Stream } from "effect"
+import { Deferred, Effect, Option, Schedule, Stream } from "effect"
 import { KeyValue, storageError } from "./KeyValue.ts"
 import * as Membership from "./Membership.ts"
 import { Peers } from "./Peers.ts"
@@ -35,6 +35,7 @@ export const release = Effect.fn("Handoff.release")(function*(start: Position.Po
   }
   const removed = yield* Effect.mapError(storage.removeRange(start, end), storageError)
   yield* Effect.logInfo(`released ${removed} keys of [${Position.toHex(start)}, ${Position.toHex(end)})`)
+  if (view.phase === "leaving" && start === view.self.id) yield* Deferred.succeed(membership.released, undefined)
 })
 
 /** Backoff from 100 ms, capped at 2 s, about half a minute in all. */

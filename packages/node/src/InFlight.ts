@@ -3,8 +3,11 @@
  * operation checks ownership and touches storage inside `track`; a membership change that
  * gives a range away then calls `drain`, which waits only for the operations that started
  * before it. Later operations see the new view and are forwarded, so `drain` cannot starve.
+ *
+ * A leaving node also `freeze`s: new operations wait at the gate until the successor of its
+ * range has accepted it, then `thaw` lets them through to be forwarded there.
  */
-import { Context, Deferred, Effect, Layer } from "effect"
+import { Context, Deferred, Effect, Latch, Layer } from "effect"
 
 interface Epoch {
   count: number
@@ -17,13 +20,18 @@ export interface Service {
   readonly track: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
   /** Starts a new epoch and waits until every operation of the earlier ones has finished. */
   readonly drain: Effect.Effect<void>
+  /** Holds new operations at the gate, then drains the ones in flight. */
+  readonly freeze: Effect.Effect<void>
+  /** Opens the gate again. */
+  readonly thaw: Effect.Effect<void>
 }
 
 /** In-flight local operations. */
 export class InFlight extends Context.Service<InFlight, Service>()("@crustyring/node/InFlight") {}
 
 /** A tracker with no operation in flight. */
-export const make: Effect.Effect<Service> = Effect.sync(() => {
+export const make: Effect.Effect<Service> = Effect.gen(function*() {
+  const gate = yield* Latch.make(true)
   const newEpoch = (): Epoch => ({ count: 0, done: Deferred.makeUnsafe<void>() })
   let current = newEpoch()
   const leave = (epoch: Epoch) =>
@@ -31,18 +39,25 @@ export const make: Effect.Effect<Service> = Effect.sync(() => {
       epoch.count--
       return epoch.count === 0 && epoch !== current ? Deferred.succeed(epoch.done, undefined) : Effect.void
     })
+  const drain = Effect.suspend(() => {
+    const old = current
+    current = newEpoch()
+    return old.count === 0 ? Effect.void : Deferred.await(old.done)
+  })
+  const enter = Effect.sync(() => {
+    const epoch = current
+    epoch.count++
+    return epoch
+  })
   return {
     track: (effect) =>
-      Effect.suspend(() => {
-        const epoch = current
-        epoch.count++
-        return Effect.ensuring(effect, leave(epoch))
-      }),
-    drain: Effect.suspend(() => {
-      const old = current
-      current = newEpoch()
-      return old.count === 0 ? Effect.void : Deferred.await(old.done)
-    })
+      gate.await.pipe(
+        Effect.andThen(Effect.uninterruptible(enter)),
+        Effect.flatMap((epoch) => Effect.ensuring(effect, leave(epoch)))
+      ),
+    drain,
+    freeze: Effect.andThen(gate.close, drain),
+    thaw: Effect.asVoid(gate.open)
   }
 })
 

@@ -6,7 +6,7 @@
  */
 import { type Address, Errors } from "@crustyring/protocol"
 import { Interval, Position } from "@crustyring/ring"
-import { Effect, Option, Schedule, Semaphore } from "effect"
+import { Effect, Option, Schedule } from "effect"
 import { Bootstrap, JoinError } from "./Bootstrap.ts"
 import * as Handoff from "./Handoff.ts"
 import { InFlight } from "./InFlight.ts"
@@ -30,6 +30,10 @@ const enter = Effect.fn("Join.enter")(function*(contact: Address.Address) {
   const membership = yield* Membership.Membership
   const peers = yield* Peers
   const self = membership.self
+  yield* peers.ping(contact).pipe(
+    Effect.retry(Schedule.exponential("200 millis", 2).pipe(Schedule.upTo({ times: 4 }))),
+    Effect.mapError((e) => new JoinError({ message: `cannot reach contact ${contact}: ${e.message}` }))
+  )
   const attempt = Effect.gen(function*() {
     const found = yield* peers.findOwner(contact, self.id, 0)
     if (found.owner.id === self.id) {
@@ -95,7 +99,6 @@ export const run = Effect.fn("Join.run")(function*() {
 export const makeAccept = Effect.gen(function*() {
   const membership = yield* Membership.Membership
   const inFlight = yield* InFlight
-  const lock = yield* Semaphore.make(1)
   return Effect.fn("Join.accept")(function*(joiner: Membership.Member) {
     const view = yield* membership.view
     const self = view.self
@@ -125,5 +128,5 @@ export const makeAccept = Effect.gen(function*() {
     yield* inFlight.drain
     yield* Effect.logInfo(`accepted ${joiner.address} as successor; it takes [${Position.toHex(joiner.id)}, ${Position.toHex(next.id)})`)
     return { predecessor: self, successor: next }
-  }, lock.withPermit)
+  }, membership.withLock)
 })

@@ -4,7 +4,7 @@
  */
 import type { Address } from "@crustyring/protocol"
 import { Interval, Ownership, type Position } from "@crustyring/ring"
-import { Context, Deferred, Effect, Layer, Option, SubscriptionRef } from "effect"
+import { Context, Deferred, Effect, Layer, Option, Semaphore, SubscriptionRef } from "effect"
 
 /** A node as others know it: its ring ID and advertised address. */
 export interface Member {
@@ -73,6 +73,10 @@ export interface Service {
   readonly markReady: Effect.Effect<void>
   /** The underlying ref, for subscribers to changes. */
   readonly ref: SubscriptionRef.SubscriptionRef<View>
+  /** Serialises changes of range (joins accepted, take-overs, leaving). */
+  readonly withLock: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  /** Completes once a leaving node's range has been fetched and released by its taker. */
+  readonly released: Deferred.Deferred<void>
 }
 
 /** This node's membership view. */
@@ -89,7 +93,11 @@ export const make = (self: Member): Effect.Effect<Service> =>
       incoming: Option.none()
     })
     const readyLatch = yield* Deferred.make<void>()
+    const lock = yield* Semaphore.make(1)
+    const released = yield* Deferred.make<void>()
     return {
+      withLock: lock.withPermit,
+      released,
       self,
       ref,
       view: SubscriptionRef.get(ref),

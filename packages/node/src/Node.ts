@@ -11,10 +11,12 @@ import * as DhtServer from "./DhtServer.ts"
 import * as InFlight from "./InFlight.ts"
 import * as Join from "./Join.ts"
 import * as KeyValue from "./KeyValue.ts"
+import * as Leave from "./Leave.ts"
 import * as Membership from "./Membership.ts"
 import { NodeConfig } from "./NodeConfig.ts"
 import * as Peers from "./Peers.ts"
 import * as Router from "./Router.ts"
+import * as Stabilizer from "./Stabilizer.ts"
 import { Storage } from "./Storage.ts"
 
 /** A running node: who it is, where it listens, and handles for inspection. */
@@ -55,6 +57,14 @@ export const make = Effect.gen(function*() {
   const handlers = yield* DhtServer.make.pipe(Effect.provideContext(context))
   for (const service of handlers) yield* server.add(service)
   yield* Join.run().pipe(Effect.provideContext(context))
+  yield* Effect.forkScoped(Stabilizer.run.pipe(Effect.provideContext(context)), { startImmediately: true })
+  // Added last, so it runs first when the scope closes: the server still serves during the leave.
+  yield* Effect.addFinalizer(() =>
+    Leave.run().pipe(
+      Effect.provideContext(context),
+      Effect.catchCause((cause) => Effect.logError("graceful leave failed", cause))
+    )
+  )
 
   return {
     self,

@@ -30,6 +30,10 @@ export interface Settings {
   readonly transferTimeout: Duration.Duration
   /** How many times a join is retried while the ring is busy (another join in progress). @default 60 */
   readonly joinAttempts: number
+  /** Period of stabilization: successor check, successor-list refresh, notify. @default 500 millis */
+  readonly stabilizeInterval: Duration.Duration
+  /** Longest a graceful leave may take before the node stops anyway. @default 30 seconds */
+  readonly leaveTimeout: Duration.Duration
 }
 
 /** The defaults, with the reason beside each number. */
@@ -43,7 +47,9 @@ export const defaults: Settings = {
   rpcTimeout: Duration.seconds(3),
   readyTimeout: Duration.seconds(10),
   transferTimeout: Duration.minutes(10),
-  joinAttempts: 60 // with backoff capped at 1 s, about a minute of a busy ring
+  joinAttempts: 60, // with backoff capped at 1 s, about a minute of a busy ring
+  stabilizeInterval: Duration.millis(500), // pointers repair within a second; a few small RPCs per period
+  leaveTimeout: Duration.seconds(30) // a hand-off streams thousands of keys per second; 30 s covers large ranges
 }
 
 /** The node's settings as a service. */

@@ -47,6 +47,8 @@ export interface Service {
   readonly releaseRange: (to: Address.Address, start: Position.Position, end: Position.Position) => Effect.Effect<void, Errors.RpcError>
   readonly fetch: (to: Address.Address, key: Uint8Array) => Effect.Effect<Option.Option<Uint8Array>, Errors.RpcError>
   readonly status: (to: Address.Address) => Effect.Effect<Wire.NodeStatus__Output, Errors.RpcError>
+  readonly takeOver: (to: Address.Address, leaving: Member, successors: ReadonlyArray<Member>) => Effect.Effect<void, Errors.RpcError>
+  readonly predecessorLeft: (to: Address.Address, leaving: Member, predecessor: Member) => Effect.Effect<void, Errors.RpcError>
 }
 
 /** Node-to-node calls. */
@@ -112,7 +114,15 @@ export const make = Effect.gen(function*() {
       unary<Wire.FetchReply__Output>(to, (c, o, cb) => c.Fetch({ key }, o, cb)).pipe(
         Effect.map((r) => Option.fromNullishOr(r.value))
       ),
-    status: (to) => unary<Wire.NodeStatus__Output>(to, (c, o, cb) => c.Status({}, o, cb))
+    status: (to) => unary<Wire.NodeStatus__Output>(to, (c, o, cb) => c.Status({}, o, cb)),
+    takeOver: (to, leaving, successors) =>
+      unary(to, (c, o, cb) => c.TakeOver({ leaving: toRef(leaving), successors: successors.map(toRef) }, o, cb)).pipe(
+        Effect.asVoid
+      ),
+    predecessorLeft: (to, leaving, predecessor) =>
+      unary(to, (c, o, cb) => c.PredecessorLeft({ leaving: toRef(leaving), predecessor: toRef(predecessor) }, o, cb)).pipe(
+        Effect.asVoid
+      )
   }
   return service
 })

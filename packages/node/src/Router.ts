@@ -4,8 +4,8 @@
  * bouncing a request around.
  */
 import { Errors, type Wire } from "@crustyring/protocol"
-import { Ownership, Position } from "@crustyring/ring"
-import { Context, Effect, Layer, Option } from "effect"
+import { Interval, Position } from "@crustyring/ring"
+import { Context, Effect, Layer } from "effect"
 import { InFlight } from "./InFlight.ts"
 import { KeyValue } from "./KeyValue.ts"
 import * as Membership from "./Membership.ts"
@@ -16,15 +16,33 @@ import * as Query from "./Query.ts"
 /** Where a position is served from this node's point of view. */
 export type Location =
   | { readonly _tag: "Local"; readonly view: Membership.View }
-  | { readonly _tag: "Remote"; readonly next: Membership.Member }
+  | { readonly _tag: "Remote"; readonly candidates: ReadonlyArray<Membership.Member> }
 
-/** Locates a position in a view: local if owned, else the closest preceding known node. */
+/**
+ * Locates a position in a view: local if owned; else the known nodes that are closer to it than
+ * this node, closest first. The first is the next hop; the others are fallbacks when it is
+ * unreachable. A leaving node owns nothing and may hand a request to any other node.
+ */
 export const locate = (view: Membership.View, position: Position.Position): Location => {
-  if (Membership.owns(view, position)) return { _tag: "Local", view }
-  // Never undefined: `known` holds at least self, and self does not own the key here.
-  const next = Ownership.closestPreceding(Membership.known(view), position)!
-  return { _tag: "Remote", next }
+  if (view.phase !== "leaving" && Membership.owns(view, position)) return { _tag: "Local", view }
+  const own = Interval.distance(view.self.id, position)
+  const seen = new Set<Position.Position>([view.self.id])
+  const candidates: Array<Membership.Member> = []
+  for (const m of Membership.known(view)) {
+    if (seen.has(m.id)) continue
+    seen.add(m.id)
+    if (view.phase === "leaving" || Interval.distance(m.id, position) < own) candidates.push(m)
+  }
+  candidates.sort((a, b) => {
+    const da = Interval.distance(a.id, position)
+    const db = Interval.distance(b.id, position)
+    return da < db ? -1 : da > db ? 1 : 0
+  })
+  return { _tag: "Remote", candidates }
 }
+
+/** How many known nodes a request tries before it gives up on a route. */
+const ROUTE_ATTEMPTS = 3
 
 /** The router. */
 export interface Service {
@@ -51,7 +69,9 @@ export const make = Effect.gen(function*() {
     })
 
   // Ownership is checked inside `track`, so a range hand-off waits for this operation to finish.
-  type Step<A> = { readonly _tag: "Done"; readonly value: A } | { readonly _tag: "Forward"; readonly next: Membership.Member }
+  type Step<A> =
+    | { readonly _tag: "Done"; readonly value: A }
+    | { readonly _tag: "Forward"; readonly candidates: ReadonlyArray<Membership.Member> }
   const runLocal = <A>(
     position: Position.Position,
     f: (view: Membership.View) => Effect.Effect<A, Errors.RpcError>
@@ -61,24 +81,47 @@ export const make = Effect.gen(function*() {
         const location = locate(view, position)
         return location._tag === "Local"
           ? Effect.map(f(view), (value) => ({ _tag: "Done", value }))
-          : Effect.succeed({ _tag: "Forward", next: location.next })
+          : Effect.succeed({ _tag: "Forward", candidates: location.candidates })
       })
     )
+
+  /** Sends to the first candidate that answers; an unreachable one is skipped for the next. */
+  const forward = <A>(
+    position: Position.Position,
+    candidates: ReadonlyArray<Membership.Member>,
+    hops: number,
+    send: (to: Membership.Member) => Effect.Effect<A, Errors.RpcError>
+  ): Effect.Effect<A, Errors.RpcError> => {
+    if (hops >= config.maxHops) return Effect.fail(hopLimit(position))
+    const tries = candidates.slice(0, ROUTE_ATTEMPTS)
+    if (tries.length === 0) {
+      return Effect.fail(new Errors.Unavailable({ message: `no route to position ${Position.toHex(position)}` }))
+    }
+    const attempt = (i: number): Effect.Effect<A, Errors.RpcError> =>
+      send(tries[i]!).pipe(
+        Effect.catchTag("Unavailable", (e) =>
+          i + 1 < tries.length && e.unreachable === true
+            ? Effect.andThen(
+              Effect.logDebug(`next hop ${tries[i]!.address} unreachable, trying ${tries[i + 1]!.address}`),
+              attempt(i + 1)
+            )
+            : Effect.fail(e))
+      )
+    return attempt(0)
+  }
 
   const route = Effect.fn("Router.route")(function*(query: Query.Query, hops: number) {
     const position = Position.position(query.key)
     const step = yield* runLocal(position, () => keyValue.apply(query))
     if (step._tag === "Done") return Query.toResult(query, step.value, hops)
-    if (hops >= config.maxHops) return yield* hopLimit(position)
-    return yield* peers.forward(step.next.address, Query.encode(query), hops + 1)
+    return yield* forward(position, step.candidates, hops, (to) => peers.forward(to.address, Query.encode(query), hops + 1))
   })
 
   const findOwner = Effect.fn("Router.findOwner")(function*(position: Position.Position, hops: number) {
     const view = yield* membership.view
     const location = locate(view, position)
     if (location._tag === "Local") return { owner: view.self, successor: Membership.next(view), hops }
-    if (hops >= config.maxHops) return yield* hopLimit(position)
-    return yield* peers.findOwner(location.next.address, position, hops + 1)
+    return yield* forward(position, location.candidates, hops, (to) => peers.findOwner(to.address, position, hops + 1))
   })
 
   return { route, findOwner } satisfies Service
@@ -86,6 +129,3 @@ export const make = Effect.gen(function*() {
 
 /** Query routing. */
 export const layer = Layer.effect(Router, make)
-
-/** Exposed for the status RPC: whether a view has a range arriving. */
-export const isReceiving = (view: Membership.View): boolean => Option.isSome(view.incoming)

@@ -12,8 +12,13 @@ export class InvalidArgument extends Schema.TaggedError<InvalidArgument>()("Inva
 
 /** The target cannot serve right now: unreachable, starting, or a route failed. gRPC UNAVAILABLE. */
 export class Unavailable extends Schema.TaggedError<Unavailable>()("Unavailable", {
-  message: Schema.String
+  message: Schema.String,
+  /** True when the target itself could not be reached, as opposed to the target answering UNAVAILABLE. */
+  unreachable: Schema.optional(Schema.Boolean)
 }) {}
+
+/** Metadata key our servers put on every error they send, to tell their answers from transport failures. */
+export const ORIGIN_KEY = "crusty-origin"
 
 /** The call ran out of time. gRPC DEADLINE_EXCEEDED. */
 export class DeadlineExceeded extends Schema.TaggedError<DeadlineExceeded>()("DeadlineExceeded", {
@@ -56,8 +61,11 @@ export const toStatus = (error: RpcError): grpc.status => {
   }
 }
 
-/** The error for a gRPC status received from `target`. The message names the target. */
-export const fromStatus = (code: number, rawDetails: string, target: string): RpcError => {
+/**
+ * The error for a gRPC status received from `target`. `answered` is true when the status came
+ * from one of our servers (see `ORIGIN_KEY`) rather than from the transport.
+ */
+export const fromStatus = (code: number, rawDetails: string, target: string, answered = false): RpcError => {
   // grpc-js appends resolver diagnostics that mean nothing to a user.
   const details = rawDetails.replace(/\.? ?Resolution note: ?.*$/s, "").replace(/Last error: Error: /, "last error: ")
   switch (code) {
@@ -69,7 +77,9 @@ export const fromStatus = (code: number, rawDetails: string, target: string): Rp
     case grpc.status.UNAVAILABLE:
     case grpc.status.CANCELLED:
     case grpc.status.ABORTED:
-      return new Unavailable({ message: `${target} unavailable: ${details}` })
+      return answered
+        ? new Unavailable({ message: details })
+        : new Unavailable({ message: `${target} unavailable: ${details}`, unreachable: true })
     case grpc.status.DEADLINE_EXCEEDED:
       return new DeadlineExceeded({ message: `${target}: ${details}` })
     case grpc.status.FAILED_PRECONDITION:

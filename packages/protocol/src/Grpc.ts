@@ -68,14 +68,24 @@ export const listen = (options: {
     }
   })
 
+const originMetadata = () => {
+  const m = new grpc.Metadata()
+  m.set(Errors.ORIGIN_KEY, "1")
+  return m
+}
+
 const serviceError = (error: Errors.RpcError): Partial<grpc.StatusObject> => ({
   code: Errors.toStatus(error),
-  details: error.message
+  details: error.message,
+  metadata: originMetadata()
 })
+
+const answered = (error: grpc.ServiceError) => (error.metadata?.get(Errors.ORIGIN_KEY).length ?? 0) > 0
 
 const defectError = (cause: Cause.Cause<unknown>): Partial<grpc.StatusObject> => ({
   code: grpc.status.INTERNAL,
-  details: `internal error: ${Cause.pretty(cause).split("\n")[0]}`
+  details: `internal error: ${Cause.pretty(cause).split("\n")[0]}`,
+  metadata: originMetadata()
 })
 
 /**
@@ -153,7 +163,7 @@ export const call = <Res>(
   Effect.callback<Res, Errors.RpcError>((resume) => {
     const deadline = Date.now() + Duration.toMillis(Duration.fromInputUnsafe(timeout))
     const c = invoke({ deadline }, (error, response) => {
-      if (error) resume(Effect.fail(Errors.fromStatus(error.code, error.details, target)))
+      if (error) resume(Effect.fail(Errors.fromStatus(error.code, error.details, target, answered(error))))
       else if (response === undefined) resume(Effect.fail(new Errors.Internal({ message: `${target}: empty response` })))
       else resume(Effect.succeed(response))
     })
@@ -175,7 +185,7 @@ export const callStream = <Res>(
           Queue.offerUnsafe(queue, item)
         })
         c.on("error", (error: grpc.ServiceError) => {
-          Queue.failCauseUnsafe(queue, Cause.fail(Errors.fromStatus(error.code, error.details, target)))
+          Queue.failCauseUnsafe(queue, Cause.fail(Errors.fromStatus(error.code, error.details, target, answered(error))))
         })
         c.on("end", () => {
           Queue.endUnsafe(queue)

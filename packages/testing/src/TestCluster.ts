@@ -32,7 +32,7 @@ export interface Options {
   readonly registry?: boolean
   /** Node settings for every node; host and port are always 127.0.0.1:0. */
   readonly config?: Partial<NodeConfig.Settings>
-  /** Log level of the nodes. @default "Warn" */
+  /** Log level of the nodes. @default "Warn", or $CRUSTY_LOG_LEVEL */
   readonly logLevel?: LogLevel.LogLevel
 }
 
@@ -53,7 +53,7 @@ export interface TestCluster {
 /** Starts a cluster that stops when the scope closes. */
 export const make = (options: Options = {}): Effect.Effect<TestCluster, Node.StartError, Scope.Scope> =>
   Effect.gen(function*() {
-    const logLevel = options.logLevel ?? "Warn"
+    const logLevel = options.logLevel ?? (process.env.CRUSTY_LOG_LEVEL as LogLevel.LogLevel | undefined) ?? "Warn"
     const quiet = <A, E, R>(e: Effect.Effect<A, E, R>) => Effect.provideService(e, References.MinimumLogLevel, logLevel)
     const useRegistry = options.registry ?? true
     const clusterScope = yield* Effect.scope
@@ -101,6 +101,9 @@ export const make = (options: Options = {}): Effect.Effect<TestCluster, Node.Sta
         running.add(member)
         return member
       })
+
+    // Stop nodes one at a time, newest first, so each leaves gracefully to the ones that remain.
+    yield* Effect.addFinalizer(() => Effect.forEach([...running].reverse(), (n) => n.stop, { discard: true }))
 
     for (let i = 0; i < (options.nodes ?? 3); i++) yield* addNode()
 

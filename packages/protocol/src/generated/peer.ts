@@ -18,7 +18,9 @@ import type { NodeRef as _peer_NodeRef, NodeRef__Output as _peer_NodeRef__Output
 import type { NodeStatus as _peer_NodeStatus, NodeStatus__Output as _peer_NodeStatus__Output } from './peer/NodeStatus.js';
 import type { NotifyRequest as _peer_NotifyRequest, NotifyRequest__Output as _peer_NotifyRequest__Output } from './peer/NotifyRequest.js';
 import type { PeerClient as _peer_PeerClient, PeerDefinition as _peer_PeerDefinition } from './peer/Peer.js';
+import type { PredecessorLeftRequest as _peer_PredecessorLeftRequest, PredecessorLeftRequest__Output as _peer_PredecessorLeftRequest__Output } from './peer/PredecessorLeftRequest.js';
 import type { RangeRequest as _peer_RangeRequest, RangeRequest__Output as _peer_RangeRequest__Output } from './peer/RangeRequest.js';
+import type { TakeOverRequest as _peer_TakeOverRequest, TakeOverRequest__Output as _peer_TakeOverRequest__Output } from './peer/TakeOverRequest.js';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
   new(...args: ConstructorParameters<Constructor>): Subtype;
@@ -50,7 +52,9 @@ export interface ProtoGrpcType {
     NodeStatus: MessageTypeDefinition<_peer_NodeStatus, _peer_NodeStatus__Output>
     NotifyRequest: MessageTypeDefinition<_peer_NotifyRequest, _peer_NotifyRequest__Output>
     Peer: SubtypeConstructor<typeof grpc.Client, _peer_PeerClient> & { service: _peer_PeerDefinition }
+    PredecessorLeftRequest: MessageTypeDefinition<_peer_PredecessorLeftRequest, _peer_PredecessorLeftRequest__Output>
     RangeRequest: MessageTypeDefinition<_peer_RangeRequest, _peer_RangeRequest__Output>
+    TakeOverRequest: MessageTypeDefinition<_peer_TakeOverRequest, _peer_TakeOverRequest__Output>
   }
 }
 

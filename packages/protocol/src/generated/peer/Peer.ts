@@ -14,8 +14,10 @@ import type { JoinRequest as _peer_JoinRequest, JoinRequest__Output as _peer_Joi
 import type { Neighbors as _peer_Neighbors, Neighbors__Output as _peer_Neighbors__Output } from '../peer/Neighbors.js';
 import type { NodeStatus as _peer_NodeStatus, NodeStatus__Output as _peer_NodeStatus__Output } from '../peer/NodeStatus.js';
 import type { NotifyRequest as _peer_NotifyRequest, NotifyRequest__Output as _peer_NotifyRequest__Output } from '../peer/NotifyRequest.js';
+import type { PredecessorLeftRequest as _peer_PredecessorLeftRequest, PredecessorLeftRequest__Output as _peer_PredecessorLeftRequest__Output } from '../peer/PredecessorLeftRequest.js';
 import type { QueryResult as _dht_QueryResult, QueryResult__Output as _dht_QueryResult__Output } from '../dht/QueryResult.js';
 import type { RangeRequest as _peer_RangeRequest, RangeRequest__Output as _peer_RangeRequest__Output } from '../peer/RangeRequest.js';
+import type { TakeOverRequest as _peer_TakeOverRequest, TakeOverRequest__Output as _peer_TakeOverRequest__Output } from '../peer/TakeOverRequest.js';
 
 export interface PeerClient extends grpc.Client {
   Fetch(argument: _peer_FetchRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_peer_FetchReply__Output>): grpc.ClientUnaryCall;
@@ -86,6 +88,15 @@ export interface PeerClient extends grpc.Client {
   ping(argument: _google_protobuf_Empty, options: grpc.CallOptions, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
   ping(argument: _google_protobuf_Empty, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
   
+  PredecessorLeft(argument: _peer_PredecessorLeftRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
+  PredecessorLeft(argument: _peer_PredecessorLeftRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
+  PredecessorLeft(argument: _peer_PredecessorLeftRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
+  PredecessorLeft(argument: _peer_PredecessorLeftRequest, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
+  predecessorLeft(argument: _peer_PredecessorLeftRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
+  predecessorLeft(argument: _peer_PredecessorLeftRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
+  predecessorLeft(argument: _peer_PredecessorLeftRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
+  predecessorLeft(argument: _peer_PredecessorLeftRequest, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
+  
   ReleaseRange(argument: _peer_RangeRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
   ReleaseRange(argument: _peer_RangeRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
   ReleaseRange(argument: _peer_RangeRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
@@ -103,6 +114,15 @@ export interface PeerClient extends grpc.Client {
   status(argument: _google_protobuf_Empty, metadata: grpc.Metadata, callback: grpc.requestCallback<_peer_NodeStatus__Output>): grpc.ClientUnaryCall;
   status(argument: _google_protobuf_Empty, options: grpc.CallOptions, callback: grpc.requestCallback<_peer_NodeStatus__Output>): grpc.ClientUnaryCall;
   status(argument: _google_protobuf_Empty, callback: grpc.requestCallback<_peer_NodeStatus__Output>): grpc.ClientUnaryCall;
+  
+  TakeOver(argument: _peer_TakeOverRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
+  TakeOver(argument: _peer_TakeOverRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
+  TakeOver(argument: _peer_TakeOverRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
+  TakeOver(argument: _peer_TakeOverRequest, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
+  takeOver(argument: _peer_TakeOverRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
+  takeOver(argument: _peer_TakeOverRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
+  takeOver(argument: _peer_TakeOverRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
+  takeOver(argument: _peer_TakeOverRequest, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
   
 }
 
@@ -123,9 +143,13 @@ export interface PeerHandlers extends grpc.UntypedServiceImplementation {
   
   Ping: grpc.handleUnaryCall<_google_protobuf_Empty__Output, _google_protobuf_Empty>;
   
+  PredecessorLeft: grpc.handleUnaryCall<_peer_PredecessorLeftRequest__Output, _google_protobuf_Empty>;
+  
   ReleaseRange: grpc.handleUnaryCall<_peer_RangeRequest__Output, _google_protobuf_Empty>;
   
   Status: grpc.handleUnaryCall<_google_protobuf_Empty__Output, _peer_NodeStatus>;
+  
+  TakeOver: grpc.handleUnaryCall<_peer_TakeOverRequest__Output, _google_protobuf_Empty>;
   
 }
 
@@ -138,6 +162,8 @@ export interface PeerDefinition extends grpc.ServiceDefinition {
   Join: MethodDefinition<_peer_JoinRequest, _peer_JoinReply, _peer_JoinRequest__Output, _peer_JoinReply__Output>
   Notify: MethodDefinition<_peer_NotifyRequest, _google_protobuf_Empty, _peer_NotifyRequest__Output, _google_protobuf_Empty__Output>
   Ping: MethodDefinition<_google_protobuf_Empty, _google_protobuf_Empty, _google_protobuf_Empty__Output, _google_protobuf_Empty__Output>
+  PredecessorLeft: MethodDefinition<_peer_PredecessorLeftRequest, _google_protobuf_Empty, _peer_PredecessorLeftRequest__Output, _google_protobuf_Empty__Output>
   ReleaseRange: MethodDefinition<_peer_RangeRequest, _google_protobuf_Empty, _peer_RangeRequest__Output, _google_protobuf_Empty__Output>
   Status: MethodDefinition<_google_protobuf_Empty, _peer_NodeStatus, _google_protobuf_Empty__Output, _peer_NodeStatus__Output>
+  TakeOver: MethodDefinition<_peer_TakeOverRequest, _google_protobuf_Empty, _peer_TakeOverRequest__Output, _google_protobuf_Empty__Output>
 }

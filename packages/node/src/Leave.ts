@@ -1,0 +1,74 @@
+/**
+ * A graceful leave, run when the node's scope closes (SIGTERM or SIGINT). The node hands its
+ * range to its predecessor, which takes it over under `[id, next)` ownership, and tells its
+ * successor and its bootstrap. It keeps serving reads of the range until the predecessor has
+ * fetched and released it, so no acknowledged write is lost and clients see no gap.
+ */
+import { Position } from "@crustyring/ring"
+import { Deferred, Duration, Effect, Option, Schedule } from "effect"
+import { Bootstrap } from "./Bootstrap.ts"
+import { InFlight } from "./InFlight.ts"
+import * as Membership from "./Membership.ts"
+import { NodeConfig } from "./NodeConfig.ts"
+import { Peers } from "./Peers.ts"
+import { Storage } from "./Storage.ts"
+
+const retry = Schedule.min([Schedule.exponential("50 millis", 2), Schedule.spaced("500 millis")]).pipe(Schedule.jittered)
+
+/** Hands this node's range over and waits until it has been taken; bounded by `leaveTimeout`. */
+export const run = Effect.fn("Leave.run")(function*() {
+  const membership = yield* Membership.Membership
+  const inFlight = yield* InFlight
+  const peers = yield* Peers
+  const bootstrap = yield* Bootstrap
+  const storage = yield* Storage
+  const self = membership.self
+
+  const start = yield* membership.view
+  if (start.phase !== "ready") return
+  yield* bootstrap.left(self)
+  if (Membership.next(start).id === self.id) {
+    const keys = yield* storage.count(self.id, self.id).pipe(Effect.orElseSucceed(() => 0))
+    if (keys > 0) yield* Effect.logWarning(`last node of the ring leaving: its ${keys} keys go with it`)
+    return
+  }
+
+  // Finish receiving our own range first: a range arriving here is not ours to give yet.
+  yield* membership.view.pipe(
+    Effect.flatMap((v) => (Option.isSome(v.incoming) ? Effect.fail("receiving" as const) : Effect.void)),
+    Effect.retry(retry)
+  )
+
+  const handOver = Effect.gen(function*() {
+    const view = yield* membership.view
+    const predecessor = yield* Option.match(view.predecessor, {
+      onNone: () => peers.findOwner(Membership.next(view).address, Position.wrap(self.id - 1n), 0).pipe(Effect.map((o) => o.owner)),
+      onSome: Effect.succeed
+    })
+    yield* inFlight.freeze
+    yield* peers.takeOver(predecessor.address, self, view.successors).pipe(Effect.onError(() => inFlight.thaw))
+    return { predecessor, successor: Membership.next(view) }
+  })
+
+  // One attempt at a time under the range lock, so no join is accepted while the range moves.
+  const handed = yield* membership.withLock(
+    Effect.tap(handOver, () => membership.update((v) => ({ ...v, phase: "leaving" as const })))
+  ).pipe(
+    Effect.tapError((e) => Effect.logDebug(`take-over not accepted yet: ${e.message}`)),
+    Effect.retry(retry),
+    Effect.ensuring(inFlight.thaw)
+  )
+
+  yield* peers.predecessorLeft(handed.successor.address, self, handed.predecessor).pipe(
+    Effect.catch((e) => Effect.logWarning(`could not tell successor ${handed.successor.address} of the leave: ${e.message}`))
+  )
+  yield* Deferred.await(membership.released)
+  yield* Effect.logInfo(`left the ring: ${handed.predecessor.address} took over [${Position.toHex(self.id)}, ${Position.toHex(handed.successor.id)})`)
+}, (effect) =>
+  Effect.flatMap(Effect.service(NodeConfig), (config) =>
+    effect.pipe(
+      Effect.timeoutOrElse({
+        duration: config.leaveTimeout,
+        orElse: () => Effect.logError(`leave did not complete within ${Duration.format(config.leaveTimeout)}; stopping anyway`)
+      })
+    )))
