@@ -5,7 +5,7 @@
  * Exit codes: 0 done; 1 missing key, rejected request or bad usage; 2 cluster unreachable or
  * out of time.
  */
-import { ClientError, DhtClient, Display } from "@crustyring/client"
+import { ClientError, DhtClient, Display, type RingStatus } from "@crustyring/client"
 import { Address } from "@crustyring/protocol"
 import { Config, Console, Effect, Option, Queue, Stream } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
@@ -26,8 +26,9 @@ const flags = {
     Flag.withDescription("Deadline of each request, in milliseconds (default 5000)"),
     Flag.withDefault(5000)
   ),
+  json: Flag.Boolean("json").pipe(Flag.withDescription("With `ring`: print the ring as JSON"), Flag.withDefault(false)),
   words: Argument.String("command").pipe(
-    Argument.withDescription("get KEY | set KEY VALUE... | delete KEY; none opens a prompt"),
+    Argument.withDescription("get KEY | set KEY VALUE... | delete KEY | ring; none opens a prompt"),
     Argument.variadic()
   )
 }
@@ -37,11 +38,12 @@ type Parsed =
   | { readonly _tag: "Get"; readonly key: string }
   | { readonly _tag: "Set"; readonly key: string; readonly value: string }
   | { readonly _tag: "Delete"; readonly key: string }
+  | { readonly _tag: "Ring" }
   | { readonly _tag: "Help" }
   | { readonly _tag: "Exit" }
   | { readonly _tag: "Invalid"; readonly reason: string }
 
-const USAGE = "commands: GET key | SET key value | DELETE key | HELP | EXIT (case-insensitive)"
+const USAGE = "commands: GET key | SET key value | DELETE key | RING | HELP | EXIT (case-insensitive)"
 
 /** Parses words; a Set value is the rest of the words joined by single spaces. */
 export const parse = (words: ReadonlyArray<string>): Parsed => {
@@ -56,6 +58,8 @@ export const parse = (words: ReadonlyArray<string>): Parsed => {
       return key !== undefined && rest.length > 0
         ? { _tag: "Set", key, value: rest.join(" ") }
         : { _tag: "Invalid", reason: "usage: SET key value" }
+    case "ring":
+      return key === undefined ? { _tag: "Ring" } : { _tag: "Invalid", reason: "usage: RING" }
     case "help":
       return { _tag: "Help" }
     case "exit":
@@ -75,8 +79,25 @@ const splitLine = (line: string): ReadonlyArray<string> => {
 
 const exitCodeOf = (e: ClientError.ClientError) => (e._tag === "Unavailable" || e._tag === "Timeout" ? 2 : 1)
 
+/** The ring as a table: one line per node, in ring order. */
+export const formatRing = (nodes: ReadonlyArray<RingStatus.NodeStatus>): string => {
+  const rows = [
+    ["ID", "ADDRESS", "RANGE", "KEYS", "PHASE"],
+    ...nodes.map((n) => [n.idHex, n.address, `[${n.range.start}, ${n.range.end})`, String(n.keys), n.phase])
+  ]
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)))
+  const total = nodes.reduce((sum, n) => sum + n.keys, 0)
+  return [
+    ...rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()),
+    `${nodes.length} node${nodes.length === 1 ? "" : "s"}, ${total} keys`
+  ].join("\n")
+}
+
+const showRing = (client: DhtClient.Service, json: boolean) =>
+  Effect.flatMap(client.ring(), (nodes) => Console.log(json ? JSON.stringify(nodes, null, 2) : formatRing(nodes)))
+
 /** Runs one command once, printing the result to stdout. */
-const once = (client: DhtClient.Service, cmd: Parsed) =>
+const once = (client: DhtClient.Service, cmd: Parsed, json: boolean) =>
   Effect.gen(function*() {
     switch (cmd._tag) {
       case "Get":
@@ -88,6 +109,8 @@ const once = (client: DhtClient.Service, cmd: Parsed) =>
       }
       case "Delete":
         return yield* Console.log(Display.bytes(yield* client.delete(cmd.key)))
+      case "Ring":
+        return yield* showRing(client, json)
       case "Help":
         return yield* Console.log(USAGE)
       case "Exit":
@@ -120,6 +143,8 @@ const answer = (client: DhtClient.Service, cmd: Parsed): Effect.Effect<void> =>
       }
       case "Delete":
         return yield* Console.log(`Deleting: (${cmd.key}, ${Display.bytes(yield* client.delete(cmd.key))})`)
+      case "Ring":
+        return yield* showRing(client, false)
       case "Help":
         return yield* Console.log(USAGE)
       case "Exit":
@@ -178,6 +203,6 @@ export const command = Command.make("dht-client", flags, (f) =>
     return yield* Effect.scoped(Effect.gen(function*() {
       const client = yield* DhtClient.make(target, { timeout: `${f.timeout} millis` })
       if (f.words.length === 0) return yield* prompt(client)
-      return yield* once(client, parse(f.words))
+      return yield* once(client, parse(f.words), f.json)
     }))
   })).pipe(Command.withDescription("Query a Crusty Ring cluster: run one command, or open a prompt when none is given."))

@@ -8,6 +8,7 @@ import { Address, Errors, Grpc, Proto, RegistryClient, type Wire } from "@crusty
 import { Context, Duration, Effect, Layer, Option, Random, RcMap, Ref } from "effect"
 import * as ClientError from "./ClientError.ts"
 import * as Display from "./Display.ts"
+import * as RingStatus from "./RingStatus.ts"
 
 /** Where the cluster is: a registry, or some nodes. */
 export type Target =
@@ -40,6 +41,8 @@ export interface Service {
   readonly delete: (key: Uint8Array | string) => Effect.Effect<Uint8Array, ClientError.ClientError>
   /** Runs a raw wire query and returns the raw result, for tools that need hops or the node. */
   readonly query: (query: Wire.Query) => Effect.Effect<Reply<Wire.QueryResult__Output>, ClientError.InvalidRequest | ClientError.Unavailable | ClientError.Timeout>
+  /** The ring as a node sees it, walking successors from one of the known nodes (or `from`). */
+  readonly ring: (from?: string) => Effect.Effect<ReadonlyArray<RingStatus.NodeStatus>, ClientError.Unavailable | ClientError.Timeout>
   /** The node addresses the client currently knows. */
   readonly nodes: Effect.Effect<ReadonlyArray<string>, ClientError.Unavailable | ClientError.Timeout>
 }
@@ -140,7 +143,16 @@ export const make = (target: Target, options: Options = {}) =>
         return Effect.flatMap(query({ ty: "Delete", key }), (r) => present(key, r.value))
       },
       query,
-      nodes
+      nodes,
+      ring: (from) =>
+        Effect.gen(function*() {
+          const start = from ?? (yield* nodes)[0]
+          if (start === undefined) return yield* new ClientError.Unavailable({ message: "no nodes in the cluster" })
+          return yield* Effect.scoped(RingStatus.walk(start, timeout)).pipe(
+            Effect.mapError((e) => (e._tag === "InvalidArgument" ? new ClientError.Unavailable({ message: e.message }) : ClientError.fromRpc(e))),
+            Effect.catchTag("InvalidRequest", (e) => Effect.fail(new ClientError.Unavailable({ message: e.message })))
+          )
+        })
     } satisfies Service
   })
 

@@ -13,6 +13,7 @@
  */
 import { DhtClient } from "@crustyring/client"
 import { Bootstrap, Membership, Node, NodeConfig, Storage } from "@crustyring/node"
+import { Address } from "@crustyring/protocol"
 import { Registry, RegistryServer } from "@crustyring/registry"
 import { Context, Effect, Exit, Layer, type LogLevel, References, Scope } from "effect"
 
@@ -36,14 +37,29 @@ export interface Options {
   readonly logLevel?: LogLevel.LogLevel
 }
 
+/** Options of one added node. */
+export interface AddOptions {
+  readonly config?: Partial<NodeConfig.Settings>
+  readonly via?: "registry" | "peer"
+  readonly contact?: string
+}
+
 /** A running test cluster. */
 export interface TestCluster {
   /** The registry address, when there is one. */
   readonly registry: string | undefined
   /** The nodes started so far, in start order, stopped ones included. */
   readonly nodes: ReadonlyArray<ClusterNode>
-  /** Starts one more node, joining through the registry or the first node. */
-  readonly addNode: (config?: Partial<NodeConfig.Settings>) => Effect.Effect<ClusterNode, Node.StartError>
+  /**
+   * Starts one more node. It joins through the registry when the cluster has one, else through
+   * the first running node; `via: "peer"` joins through `contact` (default: the first running
+   * node) even when there is a registry.
+   */
+  readonly addNode: (options?: AddOptions) => Effect.Effect<ClusterNode, Node.StartError>
+  /** Stops a node gracefully: it hands its range over and leaves the ring. */
+  readonly stopNode: (node: ClusterNode) => Effect.Effect<void>
+  /** The running nodes. */
+  readonly running: Effect.Effect<ReadonlyArray<ClusterNode>>
   /** A client of the cluster; through the registry when there is one. */
   readonly client: (options?: DhtClient.Options) => Effect.Effect<DhtClient.Service, never, Scope.Scope>
   /** Membership views of the running nodes. */
@@ -69,13 +85,16 @@ export const make = (options: Options = {}): Effect.Effect<TestCluster, Node.Sta
     const nodes: Array<ClusterNode> = []
     const running = new Set<ClusterNode>()
 
-    const addNode = (config: Partial<NodeConfig.Settings> = {}) =>
+    const addNode = (add: AddOptions = {}) =>
       Effect.gen(function*() {
+        const config = add.config ?? {}
         const scope = yield* Scope.fork(clusterScope)
-        const bootstrap = registry !== undefined
+        const first = [...running][0]
+        const contact = add.contact ?? first?.address
+        const bootstrap = registry !== undefined && add.via !== "peer"
           ? Bootstrap.layerRegistry(registry)
-          : nodes.length > 0
-          ? Bootstrap.layerPeer(nodes[0]!.node.self.address)
+          : contact !== undefined
+          ? Bootstrap.layerPeer(Address.unsafeMake(contact))
           : Bootstrap.layerNewRing
         const layer = Node.layer.pipe(
           Layer.provide(Layer.mergeAll(
@@ -111,6 +130,9 @@ export const make = (options: Options = {}): Effect.Effect<TestCluster, Node.Sta
       registry,
       nodes,
       addNode,
+      stopNode: (n) => n.stop,
+      running: Effect.sync(() => [...running]),
+      // A client of the registry, or of the nodes running when it is made.
       client: (clientOptions) =>
         DhtClient.make(
           registry !== undefined ? { registry } : { nodes: [...running].map((n) => n.address) },
