@@ -11,6 +11,7 @@
  */
 import { Effect, Layer, ManagedRuntime, Option } from "effect"
 import * as DhtClient from "./DhtClient.ts"
+import type * as RingStatus from "./RingStatus.ts"
 
 /** A Promise-based client. Call `close` when done, to release its connections. */
 export interface PromiseClient {
@@ -18,6 +19,8 @@ export interface PromiseClient {
   /** Resolves to the previous value, or undefined. */
   readonly set: (key: Uint8Array | string, value: Uint8Array | string) => Promise<Uint8Array | undefined>
   readonly delete: (key: Uint8Array | string) => Promise<Uint8Array>
+  /** The ring as a node sees it, in ring order. */
+  readonly ring: () => Promise<ReadonlyArray<RingStatus.NodeStatus>>
   readonly close: () => Promise<void>
 }
 
@@ -29,6 +32,7 @@ export const connect = async (target: DhtClient.Target, options?: DhtClient.Opti
     get: (key) => runtime.runPromise(client.get(key)),
     set: (key, value) => runtime.runPromise(Effect.map(client.set(key, value), Option.getOrUndefined)),
     delete: (key) => runtime.runPromise(client.delete(key)),
+    ring: () => runtime.runPromise(client.ring()),
     close: () => runtime.dispose()
   }
 }
