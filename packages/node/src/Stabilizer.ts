@@ -26,8 +26,14 @@ const untilSelf = (self: Membership.Member, members: ReadonlyArray<Membership.Me
   return out
 }
 
-/** One round of stabilization. Never fails: a peer that does not answer is logged and skipped. */
-export const stabilize = Effect.fn("Stabilizer.stabilize")(function*() {
+/** Consecutive unanswered rounds after which a successor is dropped for the next in the list. */
+export const SUCCESSOR_FAILURES = 3
+
+/**
+ * One round of stabilization. Never fails: a peer that does not answer is logged and skipped.
+ * `failures` counts the rounds the current successor has not answered.
+ */
+export const stabilize = Effect.fn("Stabilizer.stabilize")(function*(failures: { count: number } = { count: 0 }) {
   const membership = yield* Membership.Membership
   const peers = yield* Peers
   const view = yield* membership.view
@@ -38,8 +44,18 @@ export const stabilize = Effect.fn("Stabilizer.stabilize")(function*() {
   if (successor.id !== self.id) {
     const info = yield* Effect.result(peers.neighbors(successor.address))
     if (info._tag === "Failure") {
+      failures.count++
       yield* Effect.logWarning(`successor ${successor.address} did not answer: ${info.failure.message}`)
+      if (failures.count >= SUCCESSOR_FAILURES && view.successors.length > 1) {
+        // Its range falls to us; without replicas its keys are gone, but the ring stays whole.
+        yield* Effect.logWarning(`dropping unresponsive successor ${successor.address}`)
+        yield* membership.update((v) =>
+          Membership.next(v).id === successor.id ? { ...v, successors: v.successors.slice(1) } : v
+        )
+        failures.count = 0
+      }
     } else {
+      failures.count = 0
       const { predecessor, successors } = info.success
       // A node between us and our successor: it should be our successor.
       const closer = Option.filter(
@@ -81,7 +97,8 @@ export const stabilize = Effect.fn("Stabilizer.stabilize")(function*() {
 /** Runs stabilization every `stabilizeInterval` for as long as the scope lives. */
 export const run = Effect.gen(function*() {
   const config = yield* NodeConfig
-  yield* stabilize().pipe(
+  const failures = { count: 0 }
+  yield* Effect.suspend(() => stabilize(failures)).pipe(
     Effect.catchCause((cause) => Effect.logError("stabilization failed", cause)),
     Effect.repeat(Schedule.spaced(config.stabilizeInterval))
   )
