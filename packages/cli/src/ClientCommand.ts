@@ -181,9 +181,9 @@ const prompt = (client: DhtClient.Service) =>
     yield* Console.log("Enter DHT query (Get, Set or Delete). Type exit to quit.")
     yield* show
     yield* lines.pipe(
-      Stream.map((line) => parse(splitLine(line))),
-      Stream.takeWhile((cmd) => cmd._tag !== "Exit"),
-      Stream.runForEach((cmd) => Effect.andThen(answer(client, cmd), show))
+      Stream.takeWhile((line) => parse(splitLine(line))._tag !== "Exit"),
+      // A blank line just shows the prompt again.
+      Stream.runForEach((line) => Effect.andThen(line.trim() === "" ? Effect.void : answer(client, parse(splitLine(line))), show))
     )
     if (tty) yield* Console.log("")
   })

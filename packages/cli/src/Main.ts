@@ -5,6 +5,7 @@
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Cause, Console, Effect, Exit, Logger, Schema } from "effect"
 import { CliError } from "effect/cli"
+import { Grpc } from "@crustyring/protocol"
 
 /** An error meant for the person at the terminal. */
 export class UserError extends Schema.TaggedError<UserError>()("UserError", {
@@ -17,7 +18,8 @@ export class UserError extends Schema.TaggedError<UserError>()("UserError", {
 let exitCode = 0
 
 /** Runs a CLI program until it ends or the process gets SIGINT/SIGTERM. */
-export const run = <E>(program: Effect.Effect<void, E, NodeServices.NodeServices>): void =>
+export const run = <E>(program: Effect.Effect<void, E, NodeServices.NodeServices>): void => {
+  Grpc.silenceLibraryLogs()
   program.pipe(
     Effect.catch((e: unknown) =>
       Effect.gen(function*() {
@@ -45,3 +47,4 @@ export const run = <E>(program: Effect.Effect<void, E, NodeServices.NodeServices
       }
     })
   )
+}

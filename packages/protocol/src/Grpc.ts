@@ -19,6 +19,9 @@ export const channelOptions: grpc.ChannelOptions = {
   "grpc.max_reconnect_backoff_ms": 2_000
 }
 
+/** Silences grpc-js's own stderr logging; our errors already say what failed. For the CLIs. */
+export const silenceLibraryLogs = (): void => grpc.setLogVerbosity(grpc.logVerbosity.NONE)
+
 /** One service to serve: its definition and its grpc-js handlers. */
 export interface ServiceImplementation {
   readonly definition: grpc.ServiceDefinition
