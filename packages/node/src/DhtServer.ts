@@ -5,7 +5,7 @@
  */
 import { Errors, Grpc, Proto, type Wire } from "@crustyring/protocol"
 import { Position } from "@crustyring/ring"
-import { Effect, Option, Stream } from "effect"
+import { Effect, Option, Scope, Stream } from "effect"
 import * as Handoff from "./Handoff.ts"
 import * as Join from "./Join.ts"
 import * as Membership from "./Membership.ts"
@@ -33,7 +33,9 @@ export const make = Effect.gen(function*() {
   const storage = yield* Storage
   const accept = yield* Join.makeAccept
   const acceptTakeOver = yield* TakeOver.makeAccept
-  const scope = yield* Effect.scope
+  // Hand-offs run in a child scope created now, so they close after the graceful leave (which
+  // the node registers later and so runs first): a leave can wait for a range still arriving.
+  const scope = yield* Scope.fork(yield* Effect.scope)
   const context = yield* Effect.context<NodeConfig | Membership.Membership | Storage | KeyValue | Peers>()
 
   const whenReady = <A, E, R>(effect: Effect.Effect<A, E, R>) =>

@@ -73,6 +73,16 @@ export const run = Effect.fn("Join.run")(function*() {
   const peers = yield* Peers
   const self = membership.self
   const plan = yield* bootstrap.plan(self)
+  if (Option.isSome(plan.contact) && plan.contact.value === self.address) {
+    // Every node may be given the same seed, itself included. If a ready node answers at our
+    // own address, though, it is another process advertising it: our ID is taken.
+    const other = yield* peers.status(self.address).pipe(Effect.map((s) => s.phase === "ready"), Effect.orElseSucceed(() => false))
+    if (other) {
+      return yield* new JoinError({
+        message: `ring ID ${Position.toHex(self.id)} of ${self.address} is already held by a live node at that address`
+      })
+    }
+  }
   if (Option.isNone(plan.contact) || plan.contact.value === self.address) {
     yield* membership.markReady
     yield* Effect.logInfo(`started a new ring as ${Position.toHex(self.id)} at ${self.address}`)
@@ -103,8 +113,8 @@ export const makeAccept = Effect.gen(function*() {
     const view = yield* membership.view
     const self = view.self
     const next = Membership.next(view)
-    if (view.phase !== "ready") {
-      return yield* new Errors.Unavailable({ message: `${self.address} is ${view.phase}; retry` })
+    if (view.phase !== "ready" || membership.stopping.value) {
+      return yield* new Errors.Unavailable({ message: `${self.address} is ${membership.stopping.value ? "stopping" : view.phase}; retry` })
     }
     if (Option.isSome(view.incoming)) {
       return yield* new Errors.Unavailable({ message: `${self.address} is still receiving its range; retry` })

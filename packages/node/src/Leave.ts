@@ -12,6 +12,10 @@ import * as Membership from "./Membership.ts"
 import { NodeConfig } from "./NodeConfig.ts"
 import { Peers } from "./Peers.ts"
 import { Storage } from "./Storage.ts"
+import * as TakeOver from "./TakeOver.ts"
+
+/** How long a leaving node keeps asking a predecessor that is stopping too. */
+const STOPPING_GRACE_MS = 3000
 
 const retry = Schedule.min([Schedule.exponential("50 millis", 2), Schedule.spaced("500 millis")]).pipe(Schedule.jittered)
 
@@ -25,19 +29,20 @@ export const run = Effect.fn("Leave.run")(function*() {
   const self = membership.self
 
   const start = yield* membership.view
+  membership.stopping.value = true
   if (start.phase !== "ready") return
   yield* bootstrap.left(self)
-  if (Membership.next(start).id === self.id) {
-    const keys = yield* storage.count(self.id, self.id).pipe(Effect.orElseSucceed(() => 0))
-    if (keys > 0) yield* Effect.logWarning(`last node of the ring leaving: its ${keys} keys go with it`)
-    return
-  }
-
   // Finish receiving our own range first: a range arriving here is not ours to give yet.
   yield* membership.view.pipe(
     Effect.flatMap((v) => (Option.isSome(v.incoming) ? Effect.fail("receiving" as const) : Effect.void)),
     Effect.retry(retry)
   )
+  if (Membership.next(yield* membership.view).id === self.id) {
+    const keys = yield* storage.count(self.id, self.id).pipe(Effect.orElseSucceed(() => 0))
+    if (keys > 0) yield* Effect.logWarning(`last node of the ring leaving: its ${keys} keys go with it`)
+    return
+  }
+
 
   const handOver = Effect.gen(function*() {
     const view = yield* membership.view
@@ -51,19 +56,43 @@ export const run = Effect.fn("Leave.run")(function*() {
   })
 
   // One attempt at a time under the range lock, so no join is accepted while the range moves.
+  // A predecessor that is stopping too, or unreachable, is retried for a while: when it has
+  // left, its own predecessor becomes ours. If that does not happen, the ring is stopping as a
+  // whole or the predecessor crashed (stabilization repairs that); give up.
+  let stoppingSince: number | undefined
   const handed = yield* membership.withLock(
     Effect.tap(handOver, () => membership.update((v) => ({ ...v, phase: "leaving" as const })))
   ).pipe(
-    Effect.tapError((e) => Effect.logDebug(`take-over not accepted yet: ${e.message}`)),
-    Effect.retry(retry),
-    Effect.ensuring(inFlight.thaw)
+    Effect.tapError((e) => {
+      const hopeless = e.message.startsWith(TakeOver.STOPPING) || (e._tag === "Unavailable" && e.unreachable === true)
+      if (!hopeless) stoppingSince = undefined
+      else stoppingSince ??= Date.now()
+      return Effect.logDebug(`take-over not accepted yet: ${e.message}`)
+    }),
+    Effect.retry({
+      schedule: retry,
+      while: () => stoppingSince === undefined || Date.now() - stoppingSince < STOPPING_GRACE_MS
+    }),
+    Effect.ensuring(inFlight.thaw),
+    Effect.option
   )
+  if (Option.isNone(handed)) {
+    const keys = yield* storage.count(self.id, Membership.next(yield* membership.view).id).pipe(Effect.orElseSucceed(() => 0))
+    yield* Effect.logWarning(`no live node could take over this node's range; its ${keys} keys go with it`)
+    return
+  }
 
-  yield* peers.predecessorLeft(handed.successor.address, self, handed.predecessor).pipe(
-    Effect.catch((e) => Effect.logWarning(`could not tell successor ${handed.successor.address} of the leave: ${e.message}`))
+  yield* peers.predecessorLeft(handed.value.successor.address, self, handed.value.predecessor).pipe(
+    Effect.catch((e) => Effect.logWarning(`could not tell successor ${handed.value.successor.address} of the leave: ${e.message}`))
   )
-  yield* Deferred.await(membership.released)
-  yield* Effect.logInfo(`left the ring: ${handed.predecessor.address} took over [${Position.toHex(self.id)}, ${Position.toHex(handed.successor.id)})`)
+  // Wait for the release, unless the taker dies first: then there is no one left to wait for.
+  const takerGone = peers.ping(handed.value.predecessor.address).pipe(
+    Effect.repeat(Schedule.spaced("500 millis")),
+    Effect.flip,
+    Effect.tap((e) => Effect.logWarning(`${handed.value.predecessor.address} stopped before taking the range: ${e.message}`))
+  )
+  yield* Effect.raceFirst(Deferred.await(membership.released), Effect.asVoid(takerGone))
+  yield* Effect.logInfo(`left the ring: ${handed.value.predecessor.address} took over [${Position.toHex(self.id)}, ${Position.toHex(handed.value.successor.id)})`)
 }, (effect) =>
   Effect.flatMap(Effect.service(NodeConfig), (config) =>
     effect.pipe(

@@ -77,6 +77,8 @@ export interface Service {
   readonly withLock: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
   /** Completes once a leaving node's range has been fetched and released by its taker. */
   readonly released: Deferred.Deferred<void>
+  /** Whether the node has begun to stop; it then accepts no joins and no take-overs. */
+  readonly stopping: { value: boolean }
 }
 
 /** This node's membership view. */
@@ -98,6 +100,7 @@ export const make = (self: Member): Effect.Effect<Service> =>
     return {
       withLock: lock.withPermit,
       released,
+      stopping: { value: false },
       self,
       ref,
       view: SubscriptionRef.get(ref),

@@ -8,14 +8,17 @@ import { Position } from "@crustyring/ring"
 import { Effect, Option } from "effect"
 import * as Membership from "./Membership.ts"
 
+/** Prefix of the refusal from a node that is itself stopping. */
+export const STOPPING = "taker stopping"
+
 /** Accepts a take-over if `leaving` is this node's successor and no other range is arriving. */
 export const makeAccept = Effect.gen(function*() {
   const membership = yield* Membership.Membership
   return Effect.fn("TakeOver.accept")(function*(leaving: Membership.Member, successors: ReadonlyArray<Membership.Member>) {
     const view = yield* membership.view
     const self = view.self
-    if (view.phase !== "ready") {
-      return yield* new Errors.Unavailable({ message: `${self.address} is ${view.phase}; retry` })
+    if (view.phase !== "ready" || membership.stopping.value) {
+      return yield* new Errors.FailedPrecondition({ message: `${STOPPING}: ${self.address} is stopping too` })
     }
     if (Option.isSome(view.incoming)) {
       return yield* new Errors.Unavailable({ message: `${self.address} is still receiving a range; retry` })
@@ -39,7 +42,12 @@ export const makeAccept = Effect.gen(function*() {
     yield* Effect.logInfo(
       `taking over [${Position.toHex(leaving.id)}, ${Position.toHex(end)}) from leaving ${leaving.address}`
     )
-  }, membership.withLock)
+  }, (effect) =>
+    // Refuse before queueing for the lock: two neighbours leaving at once each hold their own
+    // lock while asking the other.
+    membership.stopping.value
+      ? Effect.fail(new Errors.FailedPrecondition({ message: `${STOPPING}: ${membership.self.address} is stopping too` }))
+      : membership.withLock(effect))
 })
 
 /** The successor's side: its predecessor left, and `replacement` precedes it now. */
