@@ -29,6 +29,8 @@ export interface View {
   readonly successors: ReadonlyArray<Member>
   readonly phase: Phase
   readonly incoming: Option.Option<Incoming>
+  /** Distinct finger-table entries, `owner(self + 2^i)`; routing shortcuts, refreshed periodically. */
+  readonly fingers: ReadonlyArray<Member>
 }
 
 /** How many successors a node remembers; later, at least the replica count. */
@@ -44,7 +46,8 @@ export const owns = (view: View, key: Position.Position): boolean => Ownership.o
 export const known = (view: View): ReadonlyArray<Member> => [
   view.self,
   ...Option.toArray(view.predecessor),
-  ...view.successors
+  ...view.successors,
+  ...view.fingers
 ]
 
 /** Whether a member is the same node (same ID). */
@@ -92,7 +95,8 @@ export const make = (self: Member): Effect.Effect<Service> =>
       predecessor: Option.none(),
       successors: [],
       phase: "joining",
-      incoming: Option.none()
+      incoming: Option.none(),
+      fingers: []
     })
     const readyLatch = yield* Deferred.make<void>()
     const lock = yield* Semaphore.make(1)

@@ -8,6 +8,7 @@ import { Position } from "@crustyring/ring"
 import { Context, Effect, Layer, Schema } from "effect"
 import type { Bootstrap } from "./Bootstrap.ts"
 import * as DhtServer from "./DhtServer.ts"
+import * as Fingers from "./Fingers.ts"
 import * as InFlight from "./InFlight.ts"
 import * as Join from "./Join.ts"
 import * as KeyValue from "./KeyValue.ts"
@@ -58,6 +59,7 @@ export const make = Effect.gen(function*() {
   for (const service of handlers) yield* server.add(service)
   yield* Join.run().pipe(Effect.provideContext(context))
   yield* Effect.forkScoped(Stabilizer.run.pipe(Effect.provideContext(context)), { startImmediately: true })
+  yield* Effect.forkScoped(Fingers.run.pipe(Effect.provideContext(context)), { startImmediately: true })
   // Added last, so it runs first when the scope closes: the server still serves during the leave.
   yield* Effect.addFinalizer(() =>
     Leave.run().pipe(

@@ -34,6 +34,10 @@ export interface Settings {
   readonly stabilizeInterval: Duration.Duration
   /** Longest a graceful leave may take before the node stops anyway. @default 30 seconds */
   readonly leaveTimeout: Duration.Duration
+  /** Keep a finger table for O(log N) routing. Off, routing walks neighbours: O(N). @default true */
+  readonly fingers: boolean
+  /** Period of finger-table refresh. @default 1 second */
+  readonly fixFingersInterval: Duration.Duration
 }
 
 /** The defaults, with the reason beside each number. */
@@ -49,7 +53,9 @@ export const defaults: Settings = {
   transferTimeout: Duration.minutes(10),
   joinAttempts: 60, // with backoff capped at 1 s, about a minute of a busy ring
   stabilizeInterval: Duration.millis(500), // pointers repair within a second; a few small RPCs per period
-  leaveTimeout: Duration.seconds(30) // a hand-off streams thousands of keys per second; 30 s covers large ranges
+  leaveTimeout: Duration.seconds(30), // a hand-off streams thousands of keys per second; 30 s covers large ranges
+  fingers: true,
+  fixFingersInterval: Duration.seconds(1) // about log2 N lookups a round; stale fingers only cost hops
 }
 
 /** The node's settings as a service. */
