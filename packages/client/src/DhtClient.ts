@@ -9,6 +9,7 @@ import { Context, Duration, Effect, Layer, Option, Random, RcMap, Ref } from "ef
 import * as ClientError from "./ClientError.ts"
 import * as Display from "./Display.ts"
 import * as RingStatus from "./RingStatus.ts"
+import { Position, Ring } from "@crustyring/ring"
 
 /** Where the cluster is: a registry, or some nodes. */
 export type Target =
@@ -21,6 +22,12 @@ export interface Options {
   readonly timeout?: Duration.Input
   /** Nodes tried per request before giving up. @default 3 */
   readonly attempts?: number
+  /**
+   * `owner`: keep a view of the ring and send each request straight to the key's owner (0 hops
+   * on a stable ring); a stale view costs forwarding hops and triggers a refresh.
+   * `random`: a random node per request, as the original client did. @default "owner"
+   */
+  readonly routing?: "owner" | "random"
 }
 
 /** The outcome of a request, with the hops the cluster reported. */
@@ -89,8 +96,55 @@ export const make = (target: Target, options: Options = {}) =>
           Grpc.call<Wire.QueryResult__Output>(address, timeout, (o, cb) => c.QueryDht(query, o, cb)))
       )
 
+    // The owner-direct view: the ring as last walked, and whether a refresh is under way.
+    const routing = options.routing ?? "owner"
+    const clientScope = yield* Effect.scope
+    const view = yield* Ref.make<Option.Option<Ring.Ring<{ readonly id: Position.Position; readonly address: string }>>>(Option.none())
+    let refreshing = false
+    const refreshView = Effect.suspend(() => {
+      if (refreshing) return Effect.void
+      refreshing = true
+      return Effect.flatMap(nodes, (ns) => Effect.scoped(RingStatus.walk(ns[Math.floor(Math.random() * ns.length)]!, timeout))).pipe(
+        Effect.flatMap((statuses) =>
+          Ref.set(
+            view,
+            Option.some(Ring.make(statuses.flatMap((s) => {
+              const id = Position.parse(s.id)
+              return id === undefined || s.phase !== "ready" ? [] : [{ id, address: s.address }]
+            })))
+          )
+        ),
+        Effect.catch(() => Ref.set(view, Option.none())),
+        Effect.ensuring(Effect.sync(() => {
+          refreshing = false
+        }))
+      )
+    })
+    const refreshInBackground = Effect.asVoid(Effect.forkIn(refreshView, clientScope))
+    const ownerOf = (key: Uint8Array | string | undefined) =>
+      Effect.gen(function*() {
+        if (routing !== "owner" || key === undefined) return Option.none<string>()
+        let current = yield* Ref.get(view)
+        if (Option.isNone(current)) {
+          yield* refreshView
+          current = yield* Ref.get(view)
+        }
+        const bytes = typeof key === "string" ? Buffer.from(key, "utf8") : key
+        return Option.flatMap(current, (ring) => Option.fromUndefinedOr(Ring.owner(ring, Position.position(bytes))?.address))
+      })
+
     const query: Service["query"] = (q) =>
       Effect.gen(function*() {
+        const owner = yield* ownerOf(q.key)
+        if (Option.isSome(owner)) {
+          const direct = yield* Effect.result(send(owner.value, q))
+          if (direct._tag === "Success") {
+            if (direct.success.hops > 0) yield* refreshInBackground
+            return { value: direct.success, hops: direct.success.hops, node: owner.value }
+          }
+          if (!retryable(direct.failure)) return yield* ClientError.fromRpc(direct.failure)
+          yield* refreshInBackground
+        }
         let candidates = [...(yield* nodes)]
         if (candidates.length === 0) {
           return yield* new ClientError.Unavailable({ message: "no nodes in the cluster" })

@@ -19,7 +19,8 @@ const valueOf = (i: number) => `value-${i}-${"x".repeat(i % 17)}`
 const allKeys = Array.from({ length: KEYS }, (_, i) => i)
 
 /** A client that talks to exactly one node. */
-const clientOf = (address: string) => DhtClient.make({ nodes: [address] })
+// Random routing: with one node, every request enters the cluster there.
+const clientOf = (address: string) => DhtClient.make({ nodes: [address] }, { routing: "random" })
 
 /** The nodes of a cluster. These tests never stop a node, so that is all of them. */
 const nodesOf = (cluster: TestCluster.TestCluster): ReadonlyArray<TestCluster.ClusterNode> => [...cluster.nodes]

@@ -37,3 +37,38 @@ describe("routing", () => {
       expect(max).toBeLessThanOrEqual(log2 + 1)
     }), 120_000)
 })
+
+describe("owner-direct client", () => {
+  it.live("sends each request straight to the owner, and stays correct when the ring changes", () =>
+    Effect.gen(function*() {
+      const cluster = yield* TestCluster.make({ nodes: 6 })
+      const client = yield* cluster.client({ routing: "owner" })
+      const keys = Array.from({ length: 300 }, (_, i) => `direct-${i}`)
+      yield* Effect.forEach(keys, (k) => client.set(k, `v-${k}`), { concurrency: 16 })
+      const hopsOf = Effect.forEach(keys, (k) => Effect.map(client.query({ ty: "Get", key: Buffer.from(k) }), (r) => r.hops), {
+        concurrency: 16
+      })
+      expect((yield* hopsOf).every((h) => h === 0)).toBe(true)
+
+      // The view is now stale: two nodes join, one leaves. Reads still return every value.
+      yield* cluster.addNode()
+      yield* cluster.addNode()
+      yield* cluster.stopNode((yield* cluster.running)[1]!)
+      for (const k of keys) expect(Buffer.from(yield* client.get(k)).toString()).toBe(`v-${k}`)
+
+      // Forwarded replies trigger a refresh; soon every request takes 0 hops again.
+      yield* hopsOf.pipe(
+        Effect.repeat({ schedule: Schedule.spaced("100 millis"), until: (hops) => hops.every((h) => h === 0) }),
+        Effect.timeout("10 seconds")
+      )
+    }), 60_000)
+
+  it.live("random routing forwards most requests", () =>
+    Effect.gen(function*() {
+      const cluster = yield* TestCluster.make({ nodes: 6 })
+      const client = yield* cluster.client({ routing: "random" })
+      const hops = yield* Effect.forEach(Array.from({ length: 300 }, (_, i) => `r-${i}`), (k) =>
+        Effect.map(client.query({ ty: "Get", key: Buffer.from(k) }), (r) => r.hops))
+      expect(hops.filter((h) => h > 0).length).toBeGreaterThan(150)
+    }), 60_000)
+})
