@@ -25,6 +25,10 @@ const parsePosition = (s: string, what: string): Effect.Effect<Position.Position
     : Effect.succeed(p)
 }
 
+/** A node reference from a request: a malformed one is the caller's error. */
+const argRef = (ref: Wire.NodeRef__Output | null, what: string) =>
+  Effect.mapError(fromRef(ref, what), (e) => new Errors.InvalidArgument({ message: e.message }))
+
 /** Builds the handlers of both services over the node's services. */
 export const make = Effect.gen(function*() {
   const config = yield* NodeConfig
@@ -79,17 +83,13 @@ export const make = Effect.gen(function*() {
       })),
     Join: Grpc.unary(context, (req: Wire.JoinRequest__Output) =>
       Effect.gen(function*() {
-        const joiner = yield* fromRef(req.node, "joiner").pipe(
-          Effect.mapError((e) => new Errors.InvalidArgument({ message: e.message }))
-        )
+        const joiner = yield* argRef(req.node, "joiner")
         const reply = yield* accept(joiner)
         return { predecessor: toRef(reply.predecessor), successor: toRef(reply.successor) }
       })),
     Notify: Grpc.unary(context, (req: Wire.NotifyRequest__Output) =>
       Effect.gen(function*() {
-        const candidate = yield* fromRef(req.node, "node").pipe(
-          Effect.mapError((e) => new Errors.InvalidArgument({ message: e.message }))
-        )
+        const candidate = yield* argRef(req.node, "node")
         yield* membership.update((v) =>
           Membership.isBetterPredecessor(v, candidate) ? { ...v, predecessor: Option.some(candidate) } : v
         )
@@ -122,12 +122,8 @@ export const make = Effect.gen(function*() {
     Status: Grpc.unary(context, () => status),
     TakeOver: Grpc.unary(context, (req: Wire.TakeOverRequest__Output) =>
       Effect.gen(function*() {
-        const leaving = yield* fromRef(req.leaving, "leaving node").pipe(
-          Effect.mapError((e) => new Errors.InvalidArgument({ message: e.message }))
-        )
-        const successors = yield* Effect.forEach(req.successors, (s) => fromRef(s, "successor")).pipe(
-          Effect.mapError((e) => new Errors.InvalidArgument({ message: e.message }))
-        )
+        const leaving = yield* argRef(req.leaving, "leaving node")
+        const successors = yield* Effect.forEach(req.successors, (s) => argRef(s, "successor"))
         yield* acceptTakeOver(leaving, successors)
         // Fetch the range in the background; reads go through to the leaving node meanwhile.
         yield* Handoff.receive().pipe(
@@ -139,12 +135,8 @@ export const make = Effect.gen(function*() {
       })),
     PredecessorLeft: Grpc.unary(context, (req: Wire.PredecessorLeftRequest__Output) =>
       Effect.gen(function*() {
-        const leaving = yield* fromRef(req.leaving, "leaving node").pipe(
-          Effect.mapError((e) => new Errors.InvalidArgument({ message: e.message }))
-        )
-        const predecessor = yield* fromRef(req.predecessor, "predecessor").pipe(
-          Effect.mapError((e) => new Errors.InvalidArgument({ message: e.message }))
-        )
+        const leaving = yield* argRef(req.leaving, "leaving node")
+        const predecessor = yield* argRef(req.predecessor, "predecessor")
         yield* TakeOver.predecessorLeft(leaving, predecessor)
         return {}
       }))
