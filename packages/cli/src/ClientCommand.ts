@@ -15,11 +15,10 @@ import { UserError } from "./Main.ts"
 const flags = {
   registry: Flag.String("registry").pipe(
     Flag.withDescription("Registry host:port to find nodes through (default 127.0.0.1:50000; env DHT_REGISTRY)"),
-    Flag.withFallbackConfig(Config.String("DHT_REGISTRY")),
     Flag.optional
   ),
   node: Flag.String("node").pipe(
-    Flag.withDescription("A node host:port to send requests to; repeat for several. Replaces --registry"),
+    Flag.withDescription("A node host:port to send requests to; repeat for several. Replaces --registry and $DHT_REGISTRY"),
     Flag.atLeast(0)
   ),
   timeout: Flag.Int("timeout").pipe(
@@ -199,7 +198,13 @@ export const command = Command.make("dht-client", flags, (f) =>
       Effect.mapError(Address.parse(value), (e) => new UserError({ message: `--${flag}: ${e.message}` }))
     const target: DhtClient.Target = f.node.length > 0
       ? { nodes: yield* Effect.forEach(f.node, (n) => check("node", n)) }
-      : { registry: yield* check("registry", Option.getOrElse(f.registry, () => "127.0.0.1:50000")) }
+      : {
+        registry: yield* check(
+          "registry",
+          // $DHT_REGISTRY is read here rather than as the flag's fallback, so that --node wins over it.
+          Option.isSome(f.registry) ? f.registry.value : yield* Config.String("DHT_REGISTRY").pipe(Config.withDefault("127.0.0.1:50000"))
+        )
+      }
     return yield* Effect.scoped(Effect.gen(function*() {
       const client = yield* DhtClient.make(target, { timeout: `${f.timeout} millis` })
       if (f.words.length === 0) return yield* prompt(client)

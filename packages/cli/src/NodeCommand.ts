@@ -35,8 +35,9 @@ const flags = {
     "host:port that peers and clients reach this node at; its hash is the node's ring ID (default 127.0.0.1:<port>; env DHT_ADVERTISE)",
     "DHT_ADVERTISE"
   ),
-  registry: addressFlag("registry", "Join through the registry at host:port (env DHT_REGISTRY)", "DHT_REGISTRY"),
-  join: addressFlag("join", "Join through the live node at host:port, no registry needed (env DHT_JOIN)", "DHT_JOIN"),
+  // No environment fallback for these two: a stray DHT_REGISTRY would clash with an explicit --join.
+  registry: Flag.String("registry").pipe(Flag.withDescription("Join through the registry at host:port"), Flag.optional),
+  join: Flag.String("join").pipe(Flag.withDescription("Join through the live node at host:port, no registry needed"), Flag.optional),
   maxValueBytes: Flag.Int("max-value-bytes").pipe(
     Flag.withDescription("Largest value accepted, in bytes (default 1048576)"),
     Flag.withDefault(NodeConfig.defaults.maxValueBytes)

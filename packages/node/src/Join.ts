@@ -35,7 +35,9 @@ const enter = Effect.fn("Join.enter")(function*(contact: Address.Address) {
     Effect.mapError((e) => new JoinError({ message: `cannot reach contact ${contact}: ${e.message}` }))
   )
   const attempt = Effect.gen(function*() {
-    const found = yield* peers.findOwner(contact, self.id, 0)
+    // The owner of the position just before our ID: the node that will precede us. Asking for
+    // our own ID instead would route to us if the ring still remembers us from before a crash.
+    const found = yield* peers.findOwner(contact, Position.wrap(self.id - 1n), 0)
     if (found.owner.id === self.id) {
       return yield* new Errors.AlreadyExists({
         message: `ring ID ${Position.toHex(self.id)} of ${self.address} is already held by live node ${found.owner.address}`
@@ -109,6 +111,7 @@ export const run = Effect.fn("Join.run")(function*() {
 export const makeAccept = Effect.gen(function*() {
   const membership = yield* Membership.Membership
   const inFlight = yield* InFlight
+  const peers = yield* Peers
   return Effect.fn("Join.accept")(function*(joiner: Membership.Member) {
     const view = yield* membership.view
     const self = view.self
@@ -119,11 +122,24 @@ export const makeAccept = Effect.gen(function*() {
     if (Option.isSome(view.incoming)) {
       return yield* new Errors.Unavailable({ message: `${self.address} is still receiving its range; retry` })
     }
-    if (joiner.id === self.id || (joiner.id === next.id && next.id !== self.id)) {
-      const holder = joiner.id === self.id ? self : next
-      return yield* new Errors.AlreadyExists({
+    const held = (holder: Membership.Member) =>
+      new Errors.AlreadyExists({
         message: `ring ID ${Position.toHex(joiner.id)} of ${joiner.address} is already held by live node ${holder.address}`
       })
+    if (joiner.id === self.id) return yield* held(self)
+    if (joiner.id === next.id && next.id !== self.id) {
+      // Our successor has the joiner's ID. If it serves, the ID is taken. If it does not (it is
+      // the joiner itself, restarted after a crash, or dead), the joiner takes its place back.
+      const serving = yield* peers.status(next.address).pipe(
+        Effect.map((s) => s.phase === "ready"),
+        Effect.orElseSucceed(() => false)
+      )
+      if (serving) return yield* held(next)
+      const after = view.successors.slice(1).find((m) => m.id !== joiner.id) ?? self
+      yield* membership.update((v) => ({ ...v, successors: [joiner, ...v.successors.slice(1)] }))
+      yield* inFlight.drain
+      yield* Effect.logInfo(`accepted ${joiner.address} back as successor after a restart`)
+      return { predecessor: self, successor: after }
     }
     if (!Interval.inOpen(joiner.id, self.id, next.id)) {
       return yield* new Errors.FailedPrecondition({

@@ -5,7 +5,7 @@
  * fetched and released it, so no acknowledged write is lost and clients see no gap.
  */
 import { Position } from "@crustyring/ring"
-import { Deferred, Duration, Effect, Option, Schedule } from "effect"
+import { Clock, Deferred, Duration, Effect, Option, Schedule } from "effect"
 import { Bootstrap } from "./Bootstrap.ts"
 import { InFlight } from "./InFlight.ts"
 import * as Membership from "./Membership.ts"
@@ -60,18 +60,20 @@ export const run = Effect.fn("Leave.run")(function*() {
   // left, its own predecessor becomes ours. If that does not happen, the ring is stopping as a
   // whole or the predecessor crashed (stabilization repairs that); give up.
   let stoppingSince: number | undefined
+  const clock = yield* Clock.Clock
+  const now = () => clock.currentTimeMillisUnsafe()
   const handed = yield* membership.withLock(
     Effect.tap(handOver, () => membership.update((v) => ({ ...v, phase: "leaving" as const })))
   ).pipe(
     Effect.tapError((e) => {
       const hopeless = e.message.startsWith(TakeOver.STOPPING) || (e._tag === "Unavailable" && e.unreachable === true)
       if (!hopeless) stoppingSince = undefined
-      else stoppingSince ??= Date.now()
+      else stoppingSince ??= now()
       return Effect.logDebug(`take-over not accepted yet: ${e.message}`)
     }),
     Effect.retry({
       schedule: retry,
-      while: () => stoppingSince === undefined || Date.now() - stoppingSince < STOPPING_GRACE_MS
+      while: () => stoppingSince === undefined || now() - stoppingSince < STOPPING_GRACE_MS
     }),
     Effect.ensuring(inFlight.thaw),
     Effect.option

@@ -46,12 +46,15 @@ export const stabilize = Effect.fn("Stabilizer.stabilize")(function*(failures: {
     if (info._tag === "Failure") {
       failures.count++
       yield* Effect.logWarning(`successor ${successor.address} did not answer: ${info.failure.message}`)
-      if (failures.count >= SUCCESSOR_FAILURES && view.successors.length > 1) {
+      if (failures.count >= SUCCESSOR_FAILURES) {
         // Its range falls to us; without replicas its keys are gone, but the ring stays whole.
         yield* Effect.logWarning(`dropping unresponsive successor ${successor.address}`)
-        yield* membership.update((v) =>
-          Membership.next(v).id === successor.id ? { ...v, successors: v.successors.slice(1) } : v
-        )
+        yield* membership.update((v) => {
+          if (Membership.next(v).id !== successor.id) return v
+          const successors = v.successors.slice(1)
+          // Alone now: the dead node was the only other member.
+          return successors.length > 0 ? { ...v, successors } : { ...v, successors, predecessor: Option.none() }
+        })
         failures.count = 0
       }
     } else {

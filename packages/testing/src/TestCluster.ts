@@ -33,7 +33,7 @@ export interface Options {
   readonly registry?: boolean
   /** Node settings for every node; host and port are always 127.0.0.1:0. */
   readonly config?: Partial<NodeConfig.Settings>
-  /** Log level of the nodes. @default "Warn", or $CRUSTY_LOG_LEVEL */
+  /** Log level of the nodes. @default "Error", or $CRUSTY_LOG_LEVEL */
   readonly logLevel?: LogLevel.LogLevel
 }
 
@@ -69,7 +69,7 @@ export interface TestCluster {
 /** Starts a cluster that stops when the scope closes. */
 export const make = (options: Options = {}): Effect.Effect<TestCluster, Node.StartError, Scope.Scope> =>
   Effect.gen(function*() {
-    const logLevel = options.logLevel ?? (process.env.CRUSTY_LOG_LEVEL as LogLevel.LogLevel | undefined) ?? "Warn"
+    const logLevel = options.logLevel ?? (process.env.CRUSTY_LOG_LEVEL as LogLevel.LogLevel | undefined) ?? "Error"
     const quiet = <A, E, R>(e: Effect.Effect<A, E, R>) => Effect.provideService(e, References.MinimumLogLevel, logLevel)
     const useRegistry = options.registry ?? true
     const clusterScope = yield* Effect.scope
