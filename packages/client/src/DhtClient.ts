@@ -96,6 +96,28 @@ export const make = (target: Target, options: Options = {}) =>
           Grpc.call<Wire.QueryResult__Output>(address, timeout, (o, cb) => c.QueryDht(query, o, cb)))
       )
 
+    /** Forgets a node that could not be reached; the next request that finds none left refreshes. */
+    const forget = (address: string) => Ref.update(known, (ns) => ns.filter((n) => n !== address))
+
+    /** Walks the ring from `from`, or from the known nodes in random order until a walk succeeds. */
+    const walkFromAny = (from: string | undefined) =>
+      Effect.gen(function*() {
+        const starts = from !== undefined ? [from] : [...(yield* nodes)].sort(() => Math.random() - 0.5)
+        let last: Errors.RpcError = new Errors.Unavailable({ message: "no nodes in the cluster" })
+        for (const start of starts) {
+          const result = yield* Effect.result(Effect.scoped(RingStatus.walk(start, timeout)))
+          if (result._tag === "Success") {
+            // The walk is the freshest list of live nodes there is: use it for random routing too.
+            const live = result.success.filter((n) => n.phase === "ready").map((n) => n.address)
+            if (live.length > 0) yield* Ref.set(known, live)
+            return result.success
+          }
+          last = result.failure
+          if (last._tag === "Unavailable" && last.unreachable === true) yield* forget(start)
+        }
+        return yield* last
+      })
+
     // The owner-direct view: the ring as last walked, and whether a refresh is under way.
     const routing = options.routing ?? "owner"
     const clientScope = yield* Effect.scope
@@ -104,16 +126,14 @@ export const make = (target: Target, options: Options = {}) =>
     const refreshView = Effect.suspend(() => {
       if (refreshing) return Effect.void
       refreshing = true
-      return Effect.flatMap(nodes, (ns) => Effect.scoped(RingStatus.walk(ns[Math.floor(Math.random() * ns.length)]!, timeout))).pipe(
-        Effect.flatMap((statuses) =>
-          Ref.set(
-            view,
-            Option.some(Ring.make(statuses.flatMap((s) => {
-              const id = Position.parse(s.id)
-              return id === undefined || s.phase !== "ready" ? [] : [{ id, address: s.address }]
-            })))
-          )
-        ),
+      return walkFromAny(undefined).pipe(
+        Effect.flatMap((statuses) => {
+          const members = statuses.flatMap((s) => {
+            const id = Position.parse(s.id)
+            return id === undefined || s.phase !== "ready" ? [] : [{ id, address: s.address }]
+          })
+          return Ref.set(view, Option.some(Ring.make(members)))
+        }),
         Effect.catch(() => Ref.set(view, Option.none())),
         Effect.ensuring(Effect.sync(() => {
           refreshing = false
@@ -143,6 +163,7 @@ export const make = (target: Target, options: Options = {}) =>
             return { value: direct.success, hops: direct.success.hops, node: owner.value }
           }
           if (!retryable(direct.failure)) return yield* ClientError.fromRpc(direct.failure)
+          if (direct.failure._tag === "Unavailable" && direct.failure.unreachable === true) yield* forget(owner.value)
           yield* refreshInBackground
         }
         let candidates = [...(yield* nodes)]
@@ -162,6 +183,10 @@ export const make = (target: Target, options: Options = {}) =>
           if (result._tag === "Success") return { value: result.success, hops: result.success.hops, node: address }
           last = result.failure
           if (!retryable(last)) break
+          if (last._tag === "Unavailable" && last.unreachable === true) {
+            yield* forget(address)
+            yield* refreshInBackground
+          }
           yield* Effect.logDebug(`node ${address} failed, trying another: ${last.message}`)
         }
         return yield* ClientError.fromRpc(last ?? new Errors.Unavailable({ message: "no node answered" }))
@@ -199,14 +224,15 @@ export const make = (target: Target, options: Options = {}) =>
       query,
       nodes,
       ring: (from) =>
-        Effect.gen(function*() {
-          const start = from ?? (yield* nodes)[0]
-          if (start === undefined) return yield* new ClientError.Unavailable({ message: "no nodes in the cluster" })
-          return yield* Effect.scoped(RingStatus.walk(start, timeout)).pipe(
-            Effect.mapError((e) => (e._tag === "InvalidArgument" ? new ClientError.Unavailable({ message: e.message }) : ClientError.fromRpc(e))),
-            Effect.catchTag("InvalidRequest", (e) => Effect.fail(new ClientError.Unavailable({ message: e.message })))
+        walkFromAny(from).pipe(
+          Effect.mapError((e) =>
+            e._tag === "DeadlineExceeded"
+              ? new ClientError.Timeout({ message: e.message })
+              : e._tag === "Timeout"
+              ? e
+              : new ClientError.Unavailable({ message: e.message })
           )
-        })
+        )
     } satisfies Service
   })
 

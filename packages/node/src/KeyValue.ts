@@ -38,7 +38,25 @@ export const make = Effect.gen(function*() {
   const membership = yield* Membership
   const peers = yield* Peers
   const settled = new Set<string>()
-  const lock = yield* Semaphore.make(1)
+  // One lock per key in the arriving range: a client write and the stream entry of the same key
+  // must not interleave, but writes to different keys must not queue behind each other or
+  // behind the stream.
+  const keyLocks = new Map<string, { readonly semaphore: Semaphore.Semaphore; users: number }>()
+  const withKeyLock = (id: string) => <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Effect.suspend(() => {
+      let entry = keyLocks.get(id)
+      if (!entry) {
+        entry = { semaphore: Semaphore.makeUnsafe(1), users: 0 }
+        keyLocks.set(id, entry)
+      }
+      const held = entry
+      held.users++
+      return held.semaphore.withPermit(effect).pipe(
+        Effect.ensuring(Effect.sync(() => {
+          if (--held.users === 0) keyLocks.delete(id)
+        }))
+      )
+    })
 
   const store = <A>(effect: Effect.Effect<A, StorageError>) => Effect.mapError(effect, storageError)
 
@@ -53,9 +71,9 @@ export const make = Effect.gen(function*() {
     }
   }
 
-  const duringHandoff = (query: Query, incoming: Incoming): Effect.Effect<Outcome, Errors.RpcError> =>
-    Effect.gen(function*() {
-      const id = keyId(query.key)
+  const duringHandoff = (query: Query, incoming: Incoming): Effect.Effect<Outcome, Errors.RpcError> => {
+    const id = keyId(query.key)
+    return Effect.gen(function*() {
       const local = yield* store(storage.get(query.key))
       const current = Option.isSome(local) || settled.has(id)
         ? local
@@ -65,7 +83,8 @@ export const make = Effect.gen(function*() {
       if (query._tag === "Set") yield* store(storage.put(query.key, query.value))
       else yield* store(storage.remove(query.key))
       return { value: current }
-    }).pipe(query._tag === "Get" ? (e) => e : lock.withPermit)
+    }).pipe(query._tag === "Get" ? (e) => e : withKeyLock(id))
+  }
 
   return {
     apply: (query) =>
@@ -76,12 +95,12 @@ export const make = Effect.gen(function*() {
           ? duringHandoff(query, incoming)
           : plain(query)
       }),
-    absorb: (entry) =>
-      lock.withPermit(
-        Effect.suspend(() =>
-          settled.has(keyId(entry.key)) ? Effect.void : Effect.asVoid(store(storage.put(entry.key, entry.value)))
-        )
-      ),
+    absorb: (entry) => {
+      const id = keyId(entry.key)
+      return withKeyLock(id)(
+        Effect.suspend(() => (settled.has(id) ? Effect.void : Effect.asVoid(store(storage.put(entry.key, entry.value)))))
+      )
+    },
     endHandoff: Effect.sync(() => settled.clear())
   } satisfies Service
 })
