@@ -42,12 +42,17 @@ export const make = Effect.gen(function*() {
   const scope = yield* Scope.fork(yield* Effect.scope)
   const context = yield* Effect.context<NodeConfig | Membership.Membership | Storage | KeyValue | Peers>()
 
+  // Once ready, a node stays ready: skip the timed wait (two fibers and a timer per request).
+  let isReady = false
   const whenReady = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-    membership.ready.pipe(
+    isReady ? effect : membership.ready.pipe(
       Effect.timeoutOrElse({
         duration: config.readyTimeout,
         orElse: () => Effect.fail(new Errors.Unavailable({ message: `${membership.self.address} has not finished joining` }))
       }),
+      Effect.tap(() => Effect.sync(() => {
+        isReady = true
+      })),
       Effect.andThen(effect)
     )
 

@@ -110,7 +110,9 @@ export const make = Effect.gen(function*() {
     return attempt(0)
   }
 
-  const route = Effect.fn("Router.route")(function*(query: Query.Query, hops: number) {
+  // Untraced: this runs once per request, and a span plus a captured stack per call showed up
+  // as the largest Effect cost in the CPU profile (see examples/bench).
+  const route = Effect.fnUntraced(function*(query: Query.Query, hops: number) {
     const position = Position.position(query.key)
     const step = yield* runLocal(position, () => keyValue.apply(query))
     if (step._tag === "Done") return Query.toResult(query, step.value, hops)
