@@ -1,0 +1,13 @@
+# One image for all three binaries: dht, dht-registry, dht-client.
+# Node 24 runs the TypeScript sources directly; there is no build step.
+FROM node:24-bookworm-slim
+WORKDIR /app
+COPY package.json package-lock.json ./
+COPY packages ./packages
+COPY proto ./proto
+RUN npm ci --omit=dev --omit=optional --no-audit --no-fund
+ENV PATH=/app/node_modules/.bin:$PATH
+EXPOSE 50000 50001
+# SIGTERM makes a node leave the ring gracefully; give it time before a SIGKILL.
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["dht"]
