@@ -25,6 +25,14 @@ const clientOf = (address: string) => DhtClient.make({ nodes: [address] }, { rou
 /** The nodes of a cluster. These tests never stop a node, so that is all of them. */
 const nodesOf = (cluster: TestCluster.TestCluster): ReadonlyArray<TestCluster.ClusterNode> => [...cluster.nodes]
 
+/** Keys not stored on exactly their owner, described; empty when placement is right. */
+const misplaced = (nodes: ReadonlyArray<TestCluster.ClusterNode>) =>
+  Effect.map(holders(nodes), (found) =>
+    found.flatMap((at, i) => {
+      const owner = ownerOf(nodes, keyOf(i)).address
+      return at.length === 1 && at[0] === owner ? [] : [`${keyOf(i)}: owner ${owner}, stored on [${at.join(", ")}]`]
+    }))
+
 /** The owner of a key by the architecture's rule, over the given nodes. */
 const ownerOf = (nodes: ReadonlyArray<TestCluster.ClusterNode>, key: string): TestCluster.ClusterNode => {
   const ring = Ring.make(nodes.map((n) => ({ id: n.node.self.id, node: n })))
@@ -118,12 +126,7 @@ layer(PopulatedLive, { excludeTestServices: true, timeout: "60 seconds" })("a 5-
     Effect.gen(function*() {
       const cluster = yield* Populated
       const nodes = cluster.nodes
-      const found = yield* holders(nodes)
-      const wrong = found.flatMap((at, i) => {
-        const owner = ownerOf(nodes, keyOf(i)).address
-        return at.length === 1 && at[0] === owner ? [] : [`${keyOf(i)}: owner ${owner}, stored on [${at.join(", ")}]`]
-      })
-      expect(wrong).toEqual([])
+      expect(yield* misplaced(nodes)).toEqual([])
       assert.strictEqual(yield* totalStored(nodes), KEYS)
       // Per node, the count is exactly the keys it owns, and the keys are spread over several nodes.
       const owned = new Map<string, number>()
@@ -241,12 +244,7 @@ describe("cluster", () => {
 
       // Still every key exactly once, on its owner, and readable from every node old and new.
       const nodes = nodesOf(cluster)
-      const found = yield* holders(nodes)
-      const wrong = found.flatMap((at, i) => {
-        const owner = ownerOf(nodes, keyOf(i)).address
-        return at.length === 1 && at[0] === owner ? [] : [`${keyOf(i)}: owner ${owner}, stored on [${at.join(", ")}]`]
-      })
-      expect(wrong).toEqual([])
+      expect(yield* misplaced(nodes)).toEqual([])
       assert.strictEqual(yield* totalStored(nodes), KEYS)
       expect(yield* readEverywhere(cluster)).toEqual([])
     }))
