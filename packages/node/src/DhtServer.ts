@@ -10,13 +10,14 @@ import * as Handoff from "./Handoff.ts"
 import * as Join from "./Join.ts"
 import * as Membership from "./Membership.ts"
 import { NodeConfig } from "./NodeConfig.ts"
-import { fromRef, toRef } from "./Peers.ts"
+import * as Digest from "./Digest.ts"
+import { fromRef, fromWire, Peers, toRef, toWire } from "./Peers.ts"
 import * as Query from "./Query.ts"
-import * as TakeOver from "./TakeOver.ts"
+import { Repair } from "./Repair.ts"
+import { Replication, storageError } from "./Replication.ts"
 import { Router } from "./Router.ts"
 import { Storage } from "./Storage.ts"
-import { KeyValue, storageError } from "./KeyValue.ts"
-import { Peers } from "./Peers.ts"
+import * as TakeOver from "./TakeOver.ts"
 
 const parsePosition = (s: string, what: string): Effect.Effect<Position.Position, Errors.InvalidArgument> => {
   const p = Position.parse(s)
@@ -35,12 +36,14 @@ export const make = Effect.gen(function*() {
   const membership = yield* Membership.Membership
   const router = yield* Router
   const storage = yield* Storage
+  const replication = yield* Replication
+  const repair = yield* Repair
   const accept = yield* Join.makeAccept
   const acceptTakeOver = yield* TakeOver.makeAccept
   // Hand-offs run in a child scope created now, so they close after the graceful leave (which
   // the node registers later and so runs first): a leave can wait for a range still arriving.
   const scope = yield* Scope.fork(yield* Effect.scope)
-  const context = yield* Effect.context<NodeConfig | Membership.Membership | Storage | KeyValue | Peers>()
+  const context = yield* Effect.context<NodeConfig | Membership.Membership | Storage | Replication | Peers>()
 
   // Once ready, a node stays ready: skip the timed wait (two fibers and a timer per request).
   let isReady = false
@@ -64,13 +67,25 @@ export const make = Effect.gen(function*() {
     const next = Membership.next(view)
     const total = yield* Effect.mapError(storage.count(Position.make(0n), Position.make(0n)), storageError)
     const owned = yield* Effect.mapError(storage.count(view.self.id, next.id), storageError)
+    const tombstones = yield* Effect.mapError(storage.tombstones, storageError)
+    const progress = yield* repair.progress
+    // A single node holds the only copy there is.
+    const copies = Math.min(config.replicas, Membership.replicaSet(view, config.replicas).length + 1)
+    const replicated = copies === 1 ? owned : Math.min(owned, yield* repair.replicated)
     return {
       self: toRef(view.self),
       ...Option.match(view.predecessor, { onNone: () => ({}), onSome: (p) => ({ predecessor: toRef(p) }) }),
       successors: view.successors.map(toRef),
       key_count: String(total),
       owned_key_count: String(owned),
-      phase: view.phase
+      phase: view.phase,
+      replicas: copies,
+      replicated_key_count: String(replicated),
+      tombstone_count: String(tombstones),
+      ...Option.match(progress, {
+        onNone: () => ({}),
+        onSome: (p) => ({ repair: { done: String(p.done), total: String(p.total), keys_per_second: p.keysPerSecond } })
+      })
     } satisfies Wire.NodeStatus
   })
 
@@ -111,7 +126,7 @@ export const make = Effect.gen(function*() {
       Stream.unwrap(
         Effect.map(
           Effect.all([parsePosition(req.start, "start"), parsePosition(req.end, "end")]),
-          ([start, end]) => Handoff.serve(start, end).pipe(Stream.map((e): Wire.Entry => ({ key: e.key, value: e.value })))
+          ([start, end]) => Handoff.serve(start, end).pipe(Stream.map(toWire))
         )
       )),
     ReleaseRange: Grpc.unary(context, (req: Wire.RangeRequest__Output) =>
@@ -122,8 +137,37 @@ export const make = Effect.gen(function*() {
         return {}
       })),
     Fetch: Grpc.unary(context, (req: Wire.FetchRequest__Output) =>
-      Effect.map(Effect.mapError(storage.get(req.key), storageError), (value) =>
-        Option.match(value, { onNone: () => ({}), onSome: (v) => ({ value: v }) }))),
+      Effect.map(Effect.mapError(storage.lookup(req.key), storageError), (entry): Wire.FetchReply =>
+        Option.match(entry, {
+          onNone: () => ({}),
+          onSome: (e) => ({ entry: toWire(e), ...(e.value === undefined ? {} : { value: e.value }) })
+        }))),
+    Write: Grpc.unary(context, (req: Wire.WriteRequest__Output) =>
+      Effect.gen(function*() {
+        if (!req.entry) return yield* new Errors.InvalidArgument({ message: "missing entry" })
+        const entry = yield* Effect.mapError(fromWire(req.entry), (e) => new Errors.InvalidArgument({ message: e.message }))
+        const merged = yield* replication.accept(entry)
+        return Option.match(merged.previous, { onNone: () => ({}), onSome: (p) => ({ previous: toWire(p) }) })
+      })),
+    Push: Grpc.unary(context, (req: Wire.PushRequest__Output) =>
+      Effect.gen(function*() {
+        for (const wire of req.entries) {
+          const entry = yield* Effect.mapError(fromWire(wire), (e) => new Errors.InvalidArgument({ message: e.message }))
+          yield* replication.accept(entry)
+        }
+        return {}
+      })),
+    Digest: Grpc.unary(context, (req: Wire.DigestRequest__Output) =>
+      Effect.gen(function*() {
+        const start = yield* parsePosition(req.start, "start")
+        const end = yield* parsePosition(req.end, "end")
+        const most = Digest.bucketsFor(Number.MAX_SAFE_INTEGER, start, end)
+        if (req.buckets < 1 || req.buckets > most) {
+          return yield* new Errors.InvalidArgument({ message: `buckets must be 1 to ${most}, got ${req.buckets}` })
+        }
+        const d = yield* Digest.digest(storage.scan(start, end).pipe(Stream.mapError(storageError)), start, end, req.buckets)
+        return { hashes: d.hashes.map(String), counts: [...d.counts] }
+      })),
     Status: Grpc.unary(context, () => status),
     TakeOver: Grpc.unary(context, (req: Wire.TakeOverRequest__Output) =>
       Effect.gen(function*() {

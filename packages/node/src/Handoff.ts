@@ -6,9 +6,10 @@
 import { Errors } from "@crustyring/protocol"
 import { Interval, Position } from "@crustyring/ring"
 import { Deferred, Effect, Option, Schedule, Stream } from "effect"
-import { KeyValue, storageError } from "./KeyValue.ts"
 import * as Membership from "./Membership.ts"
+import { NodeConfig } from "./NodeConfig.ts"
 import { Peers } from "./Peers.ts"
+import { Replication, storageError } from "./Replication.ts"
 import { type Entry, Storage } from "./Storage.ts"
 
 /** Whether `[a, b)` and `[c, d)` share a position. */
@@ -22,10 +23,15 @@ export const serve = (start: Position.Position, end: Position.Position): Stream.
     return storage.scan(start, end).pipe(Stream.mapError(storageError))
   }))
 
-/** The giving side: drops `[start, end)` once the receiver holds it. Refused for a range this node owns. */
+/**
+ * The giving side: drops `[start, end)` once the receiver holds it. Refused for a range this
+ * node owns; a node that holds a copy of every range (the ring is no larger than the replica
+ * count) keeps its copy as a replica.
+ */
 export const release = Effect.fn("Handoff.release")(function*(start: Position.Position, end: Position.Position) {
   const membership = yield* Membership.Membership
   const storage = yield* Storage
+  const config = yield* NodeConfig
   const view = yield* membership.view
   const next = Membership.next(view)
   if (view.phase === "ready" && overlaps(start, end, view.self.id, next.id)) {
@@ -33,9 +39,14 @@ export const release = Effect.fn("Handoff.release")(function*(start: Position.Po
       message: `refusing to release [${Position.toHex(start)}, ${Position.toHex(end)}): it overlaps this node's range`
     })
   }
+  const leaving = view.phase === "leaving" && start === view.self.id
+  if (!leaving && Membership.holdsEverything(view, config.replicas)) {
+    yield* Effect.logInfo(`keeping [${Position.toHex(start)}, ${Position.toHex(end)}) as a replica`)
+    return
+  }
   const removed = yield* Effect.mapError(storage.removeRange(start, end), storageError)
   yield* Effect.logInfo(`released ${removed} keys of [${Position.toHex(start)}, ${Position.toHex(end)})`)
-  if (view.phase === "leaving" && start === view.self.id) yield* Deferred.succeed(membership.released, undefined)
+  if (leaving) yield* Deferred.succeed(membership.released, undefined)
 })
 
 /** Backoff from 100 ms, capped at 2 s, about half a minute in all. */
@@ -47,22 +58,25 @@ const retry = Schedule.min([Schedule.exponential("100 millis", 2), Schedule.spac
 /**
  * The receiving side: absorbs the incoming range of the view from its giver, then clears the
  * hand-off state and releases the giver. Retries on failure; the giver keeps its copy until then.
+ * Entries merge by version, so writes made here meanwhile are never overwritten by older copies.
  */
 export const receive = Effect.fn("Handoff.receive")(function*() {
   const membership = yield* Membership.Membership
-  const keyValue = yield* KeyValue
+  const replication = yield* Replication
   const peers = yield* Peers
   const view = yield* membership.view
-  if (Option.isNone(view.incoming)) return
-  const { from, start, end } = view.incoming.value
+  if (Option.isNone(view.incoming) || view.incoming.value.kind !== "handoff") return
+  const incoming = view.incoming.value
+  const { from, start, end } = incoming
   const count = yield* peers.fetchRange(from.address, start, end).pipe(
-    Stream.mapEffect((entry) => keyValue.absorb(entry)),
+    Stream.mapEffect((entry) => replication.accept(entry)),
     Stream.runCount,
     Effect.tapError((e) => Effect.logWarning(`hand-off from ${from.address} failed, retrying: ${e.message}`)),
     Effect.retry(retry)
   )
-  yield* membership.update((v) => ({ ...v, incoming: Option.none() }))
-  yield* keyValue.endHandoff
+  yield* membership.update((v) =>
+    Option.isSome(v.incoming) && v.incoming.value === incoming ? { ...v, incoming: Option.none() } : v
+  )
   yield* peers.releaseRange(from.address, start, end).pipe(Effect.retry(retry))
   yield* Effect.logInfo(`received ${count} keys of [${Position.toHex(start)}, ${Position.toHex(end)}) from ${from.address}`)
 })

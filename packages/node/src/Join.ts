@@ -58,7 +58,7 @@ const enter = Effect.fn("Join.enter")(function*(contact: Address.Address) {
     ...v,
     predecessor: Option.some(reply.predecessor),
     successors: [reply.successor],
-    incoming: Option.some({ from: reply.predecessor, start: self.id, end: reply.successor.id })
+    incoming: Option.some({ kind: "handoff" as const, from: reply.predecessor, start: self.id, end: reply.successor.id })
   }))
   return reply
 })
@@ -148,7 +148,7 @@ export const makeAccept = Effect.gen(function*() {
     }
     yield* membership.update((v) => ({
       ...v,
-      successors: [joiner, ...v.successors].slice(0, Membership.SUCCESSOR_LIST_LENGTH),
+      successors: [joiner, ...v.successors].slice(0, membership.successorListLength),
       predecessor: Option.isNone(v.predecessor) ? Option.some(joiner) : v.predecessor
     }))
     yield* inFlight.drain

@@ -1,109 +1,90 @@
 /**
- * The original's key-value semantics on this node's storage: Set returns the previous value,
- * Delete the removed one. While a range is arriving from its previous owner, keys of that range
- * not yet received are read through from that owner, and keys written or deleted here meanwhile
- * are "settled" so the arriving copy never overwrites them.
+ * The original's key-value semantics, run by the key's owner as coordinator: Set returns the
+ * previous value, Delete the removed one. Writes get a new version and go to the replicas
+ * through `Replication`; a delete is a tombstone. While part of the range is still arriving
+ * (from its previous owner, or from the replicas after a crash), reads of it consult those
+ * holders, and the newest version wins.
  */
-import { Errors } from "@crustyring/protocol"
+import type { Errors } from "@crustyring/protocol"
 import { Interval, Position } from "@crustyring/ring"
-import { Context, Effect, Layer, Option, Semaphore } from "effect"
-import type { Incoming } from "./Membership.ts"
-import { Membership } from "./Membership.ts"
-import { Peers } from "./Peers.ts"
+import { Context, Effect, Layer, Option } from "effect"
+import * as Membership from "./Membership.ts"
+import { NodeConfig } from "./NodeConfig.ts"
 import type { Outcome, Query } from "./Query.ts"
-import { type Entry, Storage, StorageError } from "./Storage.ts"
+import { newest, Replication, shouldCheck } from "./Replication.ts"
+import type { Entry } from "./Storage.ts"
 
 /** Local execution of queries the node owns. */
 export interface Service {
-  /** Runs a query against local storage. The caller has checked that this node owns the key. */
+  /** Runs a query as its coordinator. The caller has checked that this node owns the key. */
   readonly apply: (query: Query) => Effect.Effect<Outcome, Errors.RpcError>
-  /** Stores an entry that arrived with a hand-off, unless the key was settled here meanwhile. */
-  readonly absorb: (entry: Entry) => Effect.Effect<void, Errors.RpcError>
-  /** Forgets the settled keys once a hand-off is complete. */
-  readonly endHandoff: Effect.Effect<void>
 }
 
-/** Local query execution. */
+/** Query execution at the owner. */
 export class KeyValue extends Context.Service<KeyValue, Service>()("@crustyring/node/KeyValue") {}
 
-const keyId = (key: Uint8Array) => Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString("latin1")
+const live = (entry: Option.Option<Entry>): Option.Option<Uint8Array> =>
+  Option.flatMap(entry, (e) => Option.fromUndefinedOr(e.value))
 
-/** Storage failures reach clients as UNAVAILABLE: the request may succeed elsewhere or later. */
-export const storageError = (e: StorageError): Errors.Unavailable =>
-  new Errors.Unavailable({ message: `storage failed: ${e.message}` })
-
-/** Local execution over `Storage`, reading through to the previous owner during a hand-off. */
+/** Query execution over `Replication`. */
 export const make = Effect.gen(function*() {
-  const storage = yield* Storage
-  const membership = yield* Membership
-  const peers = yield* Peers
-  const settled = new Set<string>()
-  // One lock per key in the arriving range: a client write and the stream entry of the same key
-  // must not interleave, but writes to different keys must not queue behind each other or
-  // behind the stream.
-  const keyLocks = new Map<string, { readonly semaphore: Semaphore.Semaphore; users: number }>()
-  const withKeyLock = (id: string) => <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-    Effect.suspend(() => {
-      let entry = keyLocks.get(id)
-      if (!entry) {
-        entry = { semaphore: Semaphore.makeUnsafe(1), users: 0 }
-        keyLocks.set(id, entry)
+  const config = yield* NodeConfig
+  const membership = yield* Membership.Membership
+  const replication = yield* Replication
+  // Background read repairs stop with the node.
+  const scope = yield* Effect.scope
+
+  /** Where the current value of a key is read from, in a view. */
+  const sourcesOf = (view: Membership.View, key: Uint8Array, forWrite: boolean) => {
+    const replicas = Membership.replicaSet(view, config.replicas)
+    if (Option.isSome(view.incoming)) {
+      const incoming = view.incoming.value
+      if (Interval.inHalfOpen(Position.position(key), incoming.start, incoming.end)) {
+        return incoming.kind === "handoff"
+          ? { sources: [incoming.from], needed: 1, all: true }
+          : { sources: replicas, needed: Math.min(1, replicas.length), all: true }
       }
-      const held = entry
-      held.users++
-      return held.semaphore.withPermit(effect).pipe(
-        Effect.ensuring(Effect.sync(() => {
-          if (--held.users === 0) keyLocks.delete(id)
-        }))
-      )
+    }
+    // A write only needs the previous value for its reply; this node's copy is the one it has.
+    if (forWrite) return { sources: [], needed: 0, all: false }
+    const others = replicas.slice(0, config.readQuorum - 1)
+    return { sources: others, needed: others.length, all: false }
+  }
+
+  const get = (view: Membership.View, key: Uint8Array) =>
+    Effect.gen(function*() {
+      const { all, needed, sources } = sourcesOf(view, key, false)
+      const found = yield* replication.read(key, sources, { needed, all })
+      if (sources.length === 0 && (yield* shouldCheck(config.readRepairChance))) {
+        // Check the other copies after answering, and repair the stale ones.
+        const replicas = Membership.replicaSet(view, config.replicas)
+        yield* replication.read(key, replicas, { needed: 0, all: true }).pipe(Effect.ignore, Effect.forkIn(scope))
+      }
+      return found
     })
 
-  const store = <A>(effect: Effect.Effect<A, StorageError>) => Effect.mapError(effect, storageError)
-
-  const plain = (query: Query): Effect.Effect<Outcome, Errors.RpcError> => {
-    switch (query._tag) {
-      case "Get":
-        return Effect.map(store(storage.get(query.key)), (value) => ({ value }))
-      case "Set":
-        return Effect.map(store(storage.put(query.key, query.value)), (value) => ({ value }))
-      case "Delete":
-        return Effect.map(store(storage.remove(query.key)), (value) => ({ value }))
-    }
-  }
-
-  const duringHandoff = (query: Query, incoming: Incoming): Effect.Effect<Outcome, Errors.RpcError> => {
-    const id = keyId(query.key)
-    return Effect.gen(function*() {
-      const local = yield* store(storage.get(query.key))
-      const current = Option.isSome(local) || settled.has(id)
-        ? local
-        : yield* peers.fetch(incoming.from.address, query.key)
-      if (query._tag === "Get") return { value: current }
-      settled.add(id)
-      if (query._tag === "Set") yield* store(storage.put(query.key, query.value))
-      else yield* store(storage.remove(query.key))
-      return { value: current }
-    }).pipe(query._tag === "Get" ? (e) => e : withKeyLock(id))
-  }
+  const write = (view: Membership.View, key: Uint8Array, value: Uint8Array | undefined) =>
+    Effect.gen(function*() {
+      const { all, needed, sources } = sourcesOf(view, key, true)
+      const before = sources.length > 0 ? yield* replication.read(key, sources, { needed, all }) : Option.none<Entry>()
+      const previous = yield* replication.write(view, { key, value, version: replication.version() })
+      return newest([before, previous])
+    })
 
   return {
     apply: (query) =>
       Effect.flatMap(membership.view, (view) => {
-        if (Option.isNone(view.incoming)) return plain(query)
-        const incoming = view.incoming.value
-        return Interval.inHalfOpen(Position.position(query.key), incoming.start, incoming.end)
-          ? duringHandoff(query, incoming)
-          : plain(query)
-      }),
-    absorb: (entry) => {
-      const id = keyId(entry.key)
-      return withKeyLock(id)(
-        Effect.suspend(() => (settled.has(id) ? Effect.void : Effect.asVoid(store(storage.put(entry.key, entry.value)))))
-      )
-    },
-    endHandoff: Effect.sync(() => settled.clear())
+        switch (query._tag) {
+          case "Get":
+            return Effect.map(get(view, query.key), (e) => ({ value: live(e) }))
+          case "Set":
+            return Effect.map(write(view, query.key, query.value), (e) => ({ value: live(e) }))
+          case "Delete":
+            return Effect.map(write(view, query.key, undefined), (e) => ({ value: live(e) }))
+        }
+      })
   } satisfies Service
 })
 
-/** Local execution over the node's `Storage`. */
+/** Query execution at the owner. */
 export const layer = Layer.effect(KeyValue, make)

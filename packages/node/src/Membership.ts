@@ -15,8 +15,14 @@ export interface Member {
 /** Where the node is in its life. Only a `ready` node routes and stores. */
 export type Phase = "joining" | "ready" | "leaving"
 
-/** A range this node is receiving from its previous owner, who still serves reads of it. */
+/**
+ * A range this node has just become the owner of and does not hold in full yet. A `handoff`
+ * comes from its previous owner `from` (a join or a leave), who serves reads of it meanwhile.
+ * A `repair` follows the crash of a successor: the replicas of the range hold it, and reads of
+ * it consult them until this node has pulled it.
+ */
 export interface Incoming {
+  readonly kind: "handoff" | "repair"
   readonly from: Member
   readonly start: Position.Position
   readonly end: Position.Position
@@ -33,9 +39,47 @@ export interface View {
   readonly fingers: ReadonlyArray<Member>
 }
 
-/** How many successors a node remembers; later, at least the replica count. */
+/** How many successors a node remembers at least; never fewer than the replica count. */
 export const SUCCESSOR_LIST_LENGTH = 8
 
+/** The successor-list length for a replica count. */
+export const successorListLength = (replicas: number): number => Math.max(SUCCESSOR_LIST_LENGTH, replicas)
+
+/**
+ * The other nodes that hold copies of this node's range: its first `replicas - 1` successors.
+ * Fewer when the ring is smaller.
+ */
+export const replicaSet = (view: View, replicas: number): ReadonlyArray<Member> =>
+  view.successors.slice(0, Math.max(0, replicas - 1))
+
+/**
+ * Whether the whole ring fits in one replica set, so this node holds a copy of every range.
+ * The successor list stops where it wraps round to this node, so a short list is the whole ring.
+ */
+export const holdsEverything = (view: View, replicas: number): boolean =>
+  view.successors.length + 1 <= replicas && view.successors.length < successorListLength(replicas)
+
+/**
+ * The view without a member found dead: it leaves the successor list, the predecessor and the
+ * fingers. When it was the successor, this node's range grows up to the next successor; the
+ * new part is marked for repair from the replicas, which hold copies of it.
+ */
+export const withoutDead = (view: View, dead: Member): View => {
+  const wasNext = view.successors.length > 0 && same(view.successors[0]!, dead)
+  const successors = view.successors.filter((m) => !same(m, dead))
+  const predecessor = Option.filter(view.predecessor, (p) => !same(p, dead) && successors.length > 0)
+  const fingers = view.fingers.filter((m) => !same(m, dead))
+  let incoming = view.incoming
+  if (wasNext && view.phase === "ready") {
+    const end = (successors[0] ?? view.self).id
+    incoming = Option.match(view.incoming, {
+      // A repair under way grows to cover the new part too.
+      onSome: (i) => i.kind === "repair" ? Option.some({ ...i, end, from: successors[0] ?? view.self }) : Option.some(i),
+      onNone: () => Option.some({ kind: "repair" as const, from: successors[0] ?? view.self, start: dead.id, end })
+    })
+  }
+  return { ...view, successors, predecessor, fingers, incoming }
+}
 /** The next node clockwise, or self when alone. */
 export const next = (view: View): Member => view.successors[0] ?? view.self
 
@@ -82,13 +126,17 @@ export interface Service {
   readonly released: Deferred.Deferred<void>
   /** Whether the node has begun to stop; it then accepts no joins and no take-overs. */
   readonly stopping: { value: boolean }
+  /** Length of the successor list: at least the replica count. */
+  readonly successorListLength: number
+  /** Nodes found dead and not heard from since; stabilization does not adopt them again. */
+  readonly suspects: Set<Position.Position>
 }
 
 /** This node's membership view. */
 export class Membership extends Context.Service<Membership, Service>()("@crustyring/node/Membership") {}
 
-/** A membership view for `self`, alone and joining. */
-export const make = (self: Member): Effect.Effect<Service> =>
+/** A membership view for `self`, alone and joining, keeping `successorListLength` successors. */
+export const make = (self: Member, successorListLength: number = SUCCESSOR_LIST_LENGTH): Effect.Effect<Service> =>
   Effect.gen(function*() {
     const ref = yield* SubscriptionRef.make<View>({
       self,
@@ -105,6 +153,8 @@ export const make = (self: Member): Effect.Effect<Service> =>
       withLock: lock.withPermit,
       released,
       stopping: { value: false },
+      successorListLength,
+      suspects: new Set(),
       self,
       ref,
       view: SubscriptionRef.get(ref),
@@ -119,4 +169,5 @@ export const make = (self: Member): Effect.Effect<Service> =>
   })
 
 /** A layer for `self`. */
-export const layer = (self: Member): Layer.Layer<Membership> => Layer.effect(Membership, make(self))
+export const layer = (self: Member, successorListLength?: number): Layer.Layer<Membership> =>
+  Layer.effect(Membership, make(self, successorListLength))

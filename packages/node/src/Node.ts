@@ -8,17 +8,21 @@ import { Position } from "@crustyring/ring"
 import { Context, Effect, Layer, Schema } from "effect"
 import type { Bootstrap } from "./Bootstrap.ts"
 import * as DhtServer from "./DhtServer.ts"
+import * as FailureDetector from "./FailureDetector.ts"
 import * as Fingers from "./Fingers.ts"
 import * as InFlight from "./InFlight.ts"
 import * as Join from "./Join.ts"
 import * as KeyValue from "./KeyValue.ts"
 import * as Leave from "./Leave.ts"
 import * as Membership from "./Membership.ts"
-import { NodeConfig } from "./NodeConfig.ts"
+import { NodeConfig, validate } from "./NodeConfig.ts"
 import * as Peers from "./Peers.ts"
+import * as Repair from "./Repair.ts"
+import * as Replication from "./Replication.ts"
 import * as Router from "./Router.ts"
 import * as Stabilizer from "./Stabilizer.ts"
 import { Storage } from "./Storage.ts"
+import * as Version from "./Version.ts"
 
 /** A running node: who it is, where it listens, and handles for inspection. */
 export interface RunningNode {
@@ -45,14 +49,21 @@ const advertised = (host: string, port: number): Address.Address => {
 /** Starts a node with the config, bootstrap and storage in context. Fails if it cannot bind or join. */
 export const make = Effect.gen(function*() {
   const config = yield* NodeConfig
+  const invalid = validate(config)
+  if (invalid !== undefined) return yield* new StartError({ message: invalid })
   const server = yield* Grpc.listen({ host: config.host, port: config.port })
   const address = config.advertise ?? advertised(config.host, server.port)
   const self: Membership.Member = { id: Position.nodeId(address), address }
 
-  const services = Router.layer.pipe(
+  const services = Layer.mergeAll(Router.layer, Repair.layer).pipe(
     Layer.provideMerge(KeyValue.layer),
+    Layer.provideMerge(Replication.layer),
     Layer.provideMerge(Peers.layer),
-    Layer.provideMerge(Layer.mergeAll(InFlight.layer, Membership.layer(self)))
+    Layer.provideMerge(Layer.mergeAll(
+      InFlight.layer,
+      Version.layer,
+      Membership.layer(self, Membership.successorListLength(config.replicas))
+    ))
   )
   const context = yield* Layer.build(services)
   const handlers = yield* DhtServer.make.pipe(Effect.provideContext(context))
@@ -60,6 +71,8 @@ export const make = Effect.gen(function*() {
   yield* Join.run().pipe(Effect.provideContext(context))
   yield* Effect.forkScoped(Stabilizer.run.pipe(Effect.provideContext(context)), { startImmediately: true })
   yield* Effect.forkScoped(Fingers.run.pipe(Effect.provideContext(context)), { startImmediately: true })
+  yield* Effect.forkScoped(FailureDetector.run.pipe(Effect.provideContext(context)), { startImmediately: true })
+  yield* Effect.forkScoped(Context.get(context, Repair.Repair).run, { startImmediately: true })
   // Added last, so it runs first when the scope closes: the server still serves during the leave.
   yield* Effect.addFinalizer(() =>
     Leave.run().pipe(

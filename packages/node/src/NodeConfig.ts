@@ -38,6 +38,24 @@ export interface Settings {
   readonly fingers: boolean
   /** Period of finger-table refresh. @default 1 second */
   readonly fixFingersInterval: Duration.Duration
+  /** Copies of each key: its owner and the next `replicas - 1` nodes. @default 3 */
+  readonly replicas: number
+  /** Copies that must hold a write before it is acknowledged. @default 2 */
+  readonly writeQuorum: number
+  /** Copies a read consults; the newest version wins. @default 1 */
+  readonly readQuorum: number
+  /** Period of the liveness pings to the predecessor and successors. @default 500 millis */
+  readonly pingInterval: Duration.Duration
+  /** A neighbour that has not answered a ping for this long is dropped as dead. @default 2 seconds */
+  readonly failureTimeout: Duration.Duration
+  /** Period of the anti-entropy round that compares replicas and repairs them. @default 5 seconds */
+  readonly repairInterval: Duration.Duration
+  /** Most keys per second that repair and re-replication move, so clients are not starved. @default 10000 */
+  readonly repairRate: number
+  /** How long a delete's tombstone is kept so that every replica learns of it. @default 1 hour */
+  readonly tombstoneGrace: Duration.Duration
+  /** Share of single-copy reads that check the other replicas afterwards and repair them. @default 0.1 */
+  readonly readRepairChance: number
 }
 
 /** The defaults, with the reason beside each number. */
@@ -55,7 +73,39 @@ export const defaults: Settings = {
   stabilizeInterval: Duration.millis(500), // pointers repair within a second; a few small RPCs per period
   leaveTimeout: Duration.seconds(30), // a hand-off streams thousands of keys per second; 30 s covers large ranges
   fingers: true,
-  fixFingersInterval: Duration.seconds(1) // about log2 N lookups a round; stale fingers only cost hops
+  fixFingersInterval: Duration.seconds(1), // about log2 N lookups a round; stale fingers only cost hops
+  replicas: 3, // survives two simultaneous crashes once fully replicated
+  writeQuorum: 2, // an acknowledged write survives any one crash
+  readQuorum: 1, // reads stay available with a single live copy
+  pingInterval: Duration.millis(500),
+  failureTimeout: Duration.seconds(2), // with the ping period, a crash is detected within 2.5 s
+  repairInterval: Duration.seconds(5), // a full compare costs one scan of the owned range per replica
+  repairRate: 10_000,
+  tombstoneGrace: Duration.hours(1), // far longer than any repair round, so a delete reaches every replica
+  readRepairChance: 0.1
+}
+
+/**
+ * Checks that the settings fit together; the message names the offending settings. The CLI
+ * refuses to start a node with a bad combination.
+ */
+export const validate = (s: Settings): string | undefined => {
+  const int = (n: number) => Number.isInteger(n)
+  if (!int(s.replicas) || s.replicas < 1) return `replicas must be a whole number of at least 1, got ${s.replicas}`
+  if (!int(s.writeQuorum) || s.writeQuorum < 1 || s.writeQuorum > s.replicas) {
+    return `write quorum must be between 1 and the replica count (${s.replicas}), got ${s.writeQuorum}`
+  }
+  if (!int(s.readQuorum) || s.readQuorum < 1 || s.readQuorum > s.replicas) {
+    return `read quorum must be between 1 and the replica count (${s.replicas}), got ${s.readQuorum}`
+  }
+  if (!(s.repairRate > 0)) return `repair rate must be positive, got ${s.repairRate}`
+  if (!(s.readRepairChance >= 0 && s.readRepairChance <= 1)) {
+    return `read-repair chance must be between 0 and 1, got ${s.readRepairChance}`
+  }
+  if (Duration.isLessThanOrEqualTo(s.failureTimeout, s.pingInterval)) {
+    return `failure timeout (${Duration.format(s.failureTimeout)}) must be longer than the ping interval (${Duration.format(s.pingInterval)})`
+  }
+  return undefined
 }
 
 /** The node's settings as a service. */

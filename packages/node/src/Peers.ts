@@ -4,10 +4,11 @@
  */
 import { Address, Errors, Grpc, Proto, type Wire } from "@crustyring/protocol"
 import { Position } from "@crustyring/ring"
-import { Context, Effect, Layer, Option, RcMap, Stream } from "effect"
+import { Context, type Duration, Effect, Layer, Option, RcMap, Stream } from "effect"
 import type { Member } from "./Membership.ts"
 import { NodeConfig } from "./NodeConfig.ts"
 import type { Entry } from "./Storage.ts"
+import type { Digest } from "./Digest.ts"
 
 /** A member as a wire `NodeRef`. */
 export const toRef = (m: Member): Wire.NodeRef => ({ id: m.id.toString(), addr: m.address })
@@ -19,6 +20,23 @@ export const fromRef = (ref: Wire.NodeRef__Output | null | undefined, what: stri
   return id !== undefined && addr && "address" in addr
     ? Effect.succeed({ id, address: addr.address })
     : Effect.fail(new Errors.Internal({ message: `malformed ${what} in peer reply: ${JSON.stringify(ref)}` }))
+}
+
+/** A stored entry on the wire. */
+export const toWire = (e: Entry): Wire.Entry => ({
+  key: e.key,
+  value: e.value ?? new Uint8Array(0),
+  tombstone: e.value === undefined,
+  version: { hlc: e.version.hlc.toString(), writer: e.version.writer.toString() }
+})
+
+/** A wire entry as a stored one; a malformed version is the sender's bug. */
+export const fromWire = (e: Wire.Entry__Output): Effect.Effect<Entry, Errors.Internal> => {
+  const hlc = e.version ? Position.parse(e.version.hlc) : undefined
+  const writer = e.version ? Position.parse(e.version.writer) : undefined
+  return hlc !== undefined && writer !== undefined
+    ? Effect.succeed({ key: e.key, value: e.tombstone ? undefined : e.value, version: { hlc, writer } })
+    : Effect.fail(new Errors.Internal({ message: `malformed entry version: ${JSON.stringify(e.version)}` }))
 }
 
 /** The owner of a position, with the end of its range, as found by routing. */
@@ -42,10 +60,18 @@ export interface Service {
   readonly join: (to: Address.Address, self: Member) => Effect.Effect<{ readonly predecessor: Member; readonly successor: Member }, Errors.RpcError>
   readonly notify: (to: Address.Address, self: Member) => Effect.Effect<void, Errors.RpcError>
   readonly neighbors: (to: Address.Address) => Effect.Effect<NeighborInfo, Errors.RpcError>
-  readonly ping: (to: Address.Address) => Effect.Effect<void, Errors.RpcError>
+  /** Liveness check, with the RPC deadline or a shorter one. */
+  readonly ping: (to: Address.Address, timeout?: Duration.Duration) => Effect.Effect<void, Errors.RpcError>
   readonly fetchRange: (to: Address.Address, start: Position.Position, end: Position.Position) => Stream.Stream<Entry, Errors.RpcError>
   readonly releaseRange: (to: Address.Address, start: Position.Position, end: Position.Position) => Effect.Effect<void, Errors.RpcError>
-  readonly fetch: (to: Address.Address, key: Uint8Array) => Effect.Effect<Option.Option<Uint8Array>, Errors.RpcError>
+  /** The entry a node holds for a key, tombstones included. */
+  readonly fetch: (to: Address.Address, key: Uint8Array) => Effect.Effect<Option.Option<Entry>, Errors.RpcError>
+  /** Stores an entry on a replica unless it holds a newer one; returns the one it held. */
+  readonly write: (to: Address.Address, entry: Entry) => Effect.Effect<Option.Option<Entry>, Errors.RpcError>
+  /** Stores a batch of entries on a replica, each unless it holds a newer one. */
+  readonly push: (to: Address.Address, entries: ReadonlyArray<Entry>) => Effect.Effect<void, Errors.RpcError>
+  /** The bucket digests of a node's entries in a range. */
+  readonly digest: (to: Address.Address, start: Position.Position, end: Position.Position, buckets: number) => Effect.Effect<Digest, Errors.RpcError>
   readonly status: (to: Address.Address) => Effect.Effect<Wire.NodeStatus__Output, Errors.RpcError>
   readonly takeOver: (to: Address.Address, leaving: Member, successors: ReadonlyArray<Member>) => Effect.Effect<void, Errors.RpcError>
   readonly predecessorLeft: (to: Address.Address, leaving: Member, predecessor: Member) => Effect.Effect<void, Errors.RpcError>
@@ -98,7 +124,8 @@ export const make = Effect.gen(function*() {
           })
         )
       ),
-    ping: (to) => unary(to, (c, o, cb) => c.Ping({}, o, cb)).pipe(Effect.asVoid),
+    ping: (to, deadline = timeout) =>
+      withClient(to, (c) => Grpc.call(to, deadline, (o, cb) => c.Ping({}, o, cb))).pipe(Effect.asVoid),
     fetchRange: (to, start, end) =>
       Stream.unwrap(
         Effect.map(RcMap.get(pool, to), (c) =>
@@ -107,12 +134,29 @@ export const make = Effect.gen(function*() {
             config.transferTimeout,
             (o) => c.FetchRange({ start: start.toString(), end: end.toString() }, o)
           ))
-      ).pipe(Stream.map((e): Entry => ({ key: e.key, value: e.value }))),
+      ).pipe(Stream.mapEffect(fromWire)),
     releaseRange: (to, start, end) =>
       unary(to, (c, o, cb) => c.ReleaseRange({ start: start.toString(), end: end.toString() }, o, cb)).pipe(Effect.asVoid),
     fetch: (to, key) =>
       unary<Wire.FetchReply__Output>(to, (c, o, cb) => c.Fetch({ key }, o, cb)).pipe(
-        Effect.map((r) => Option.fromNullishOr(r.value))
+        Effect.flatMap((r) => r.entry ? Effect.asSome(fromWire(r.entry)) : Effect.succeedNone)
+      ),
+    write: (to, entry) =>
+      unary<Wire.WriteReply__Output>(to, (c, o, cb) => c.Write({ entry: toWire(entry) }, o, cb)).pipe(
+        Effect.flatMap((r) => r.previous ? Effect.asSome(fromWire(r.previous)) : Effect.succeedNone)
+      ),
+    push: (to, entries) => unary(to, (c, o, cb) => c.Push({ entries: entries.map(toWire) }, o, cb)).pipe(Effect.asVoid),
+    digest: (to, start, end, buckets) =>
+      unary<Wire.DigestReply__Output>(
+        to,
+        (c, o, cb) => c.Digest({ start: start.toString(), end: end.toString(), buckets }, o, cb)
+      ).pipe(
+        Effect.flatMap((r) => {
+          const hashes = r.hashes.map((h) => Position.parse(h))
+          return hashes.every((h) => h !== undefined) && r.counts.length === hashes.length
+            ? Effect.succeed({ hashes: hashes as ReadonlyArray<bigint>, counts: r.counts })
+            : Effect.fail(new Errors.Internal({ message: `malformed digest from ${to}` }))
+        })
       ),
     status: (to) => unary<Wire.NodeStatus__Output>(to, (c, o, cb) => c.Status({}, o, cb)),
     takeOver: (to, leaving, successors) =>

@@ -1,15 +1,24 @@
 /**
- * The node's local key-value store. Entries are ordered by ring position, then by key bytes, so
- * a range hand-off is one scan. Keys are stored whole: two keys at the same position never
- * overwrite each other.
+ * The node's local key-value store. Every entry carries a version, and a delete is kept as a
+ * tombstone until its grace period ends, so replicas can tell old from new. Entries are ordered
+ * by ring position, then by key bytes, so a range hand-off or repair is one scan. Keys are stored
+ * whole: two keys at the same position never overwrite each other.
  */
 import { Interval, Position } from "@crustyring/ring"
 import { Context, Effect, Layer, Option, Schema, Stream } from "effect"
+import * as Version from "./Version.ts"
 
-/** One stored entry. */
+/** One stored entry. `value` is undefined for a tombstone (a delete). */
 export interface Entry {
   readonly key: Uint8Array
-  readonly value: Uint8Array
+  readonly value: Uint8Array | undefined
+  readonly version: Version.Version
+}
+
+/** What a merge did: the entry held before, and whether the offered one replaced it. */
+export interface Merged {
+  readonly previous: Option.Option<Entry>
+  readonly applied: boolean
 }
 
 /** The store failed, e.g. a full or unwritable disk. */
@@ -19,34 +28,42 @@ export class StorageError extends Schema.TaggedError<StorageError>()("StorageErr
 
 /** Operations on the local store. Ranges are `[start, end)` on the ring, wrapping; equal ends mean the whole ring. */
 export interface Store {
+  /** The live value of a key: none when absent or deleted. */
   readonly get: (key: Uint8Array) => Effect.Effect<Option.Option<Uint8Array>, StorageError>
-  /** Stores a value and returns the previous one. */
-  readonly put: (key: Uint8Array, value: Uint8Array) => Effect.Effect<Option.Option<Uint8Array>, StorageError>
-  /** Removes a key and returns the removed value. */
-  readonly remove: (key: Uint8Array) => Effect.Effect<Option.Option<Uint8Array>, StorageError>
-  /** Entries whose key position lies in the range, in ring order from `start`. */
+  /** The entry held for a key, tombstones included. */
+  readonly lookup: (key: Uint8Array) => Effect.Effect<Option.Option<Entry>, StorageError>
+  /** Stores the entry unless one with a greater or equal version is held. Atomic per key. */
+  readonly merge: (entry: Entry) => Effect.Effect<Merged, StorageError>
+  /** Entries (tombstones included) whose key position lies in the range, in ring order from `start`. */
   readonly scan: (start: Position.Position, end: Position.Position) => Stream.Stream<Entry, StorageError>
   /** Removes every entry in the range and returns how many there were. */
   readonly removeRange: (start: Position.Position, end: Position.Position) => Effect.Effect<number, StorageError>
-  /** Number of entries in the range. */
+  /** Number of live entries (not tombstones) in the range. */
   readonly count: (start: Position.Position, end: Position.Position) => Effect.Effect<number, StorageError>
+  /** Number of tombstones held. */
+  readonly tombstones: Effect.Effect<number, StorageError>
+  /** Removes the tombstones written before the timestamp `before`; returns how many. */
+  readonly purge: (before: bigint) => Effect.Effect<number, StorageError>
 }
 
 /** The node's store. */
 export class Storage extends Context.Service<Storage, Store>()("@crustyring/node/Storage") {}
 
+/** Whether `offered` should replace `held`. */
+export const newer = (offered: Entry, held: Option.Option<Entry>): boolean =>
+  Option.isNone(held) || Version.compare(offered.version, held.value.version) > 0
+
 interface Slot {
   readonly position: Position.Position
-  readonly key: Uint8Array
-  value: Uint8Array
+  entry: Entry
 }
 
 const compareSlots = (a: Slot, b: Slot): number =>
-  a.position < b.position ? -1 : a.position > b.position ? 1 : Buffer.compare(a.key, b.key)
+  a.position < b.position ? -1 : a.position > b.position ? 1 : Buffer.compare(a.entry.key, b.entry.key)
 
 /**
  * An in-memory store: a hash map for point operations. Scans sort the matching entries, which
- * is fine for hand-offs and tests; the durable store keeps a real ordered index.
+ * is fine for hand-offs and tests; a durable store keeps a real ordered index.
  */
 export const makeMemory: Effect.Effect<Store> = Effect.suspend(() => makeMemoryWith(Position.position))
 
@@ -56,62 +73,75 @@ export const makeMemory: Effect.Effect<Store> = Effect.suspend(() => makeMemoryW
  */
 export const makeMemoryWith = (positionOf: (key: Uint8Array) => Position.Position): Effect.Effect<Store> =>
   Effect.sync(() => {
-  const slots = new Map<string, Slot>()
-  const id = (key: Uint8Array) => Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString("latin1")
-  const inRange = (start: Position.Position, end: Position.Position) => (s: Slot) =>
-    Interval.inHalfOpen(s.position, start, end)
-  const matching = (start: Position.Position, end: Position.Position) => {
-    const out = [...slots.values()].filter(inRange(start, end))
-    // Ring order from `start`: positions at or after `start` first, then the wrapped part.
-    return out.sort((a, b) => {
-      const da = Interval.distance(start, a.position)
-      const db = Interval.distance(start, b.position)
-      return da < db ? -1 : da > db ? 1 : compareSlots(a, b)
-    })
-  }
-  return {
-    get: (key) => Effect.sync(() => Option.fromNullishOr(slots.get(id(key))?.value)),
-    put: (key, value) =>
-      Effect.sync(() => {
-        const k = id(key)
-        const prev = slots.get(k)
-        if (prev) {
-          const old = prev.value
-          prev.value = value
-          return Option.some(old)
-        }
-        slots.set(k, { position: positionOf(key), key: Uint8Array.from(key), value })
-        return Option.none()
-      }),
-    remove: (key) =>
-      Effect.sync(() => {
-        const k = id(key)
-        const prev = slots.get(k)
-        if (!prev) return Option.none()
-        slots.delete(k)
-        return Option.some(prev.value)
-      }),
-    scan: (start, end) =>
-      Stream.suspend(() => Stream.fromIterable(matching(start, end).map((s) => ({ key: s.key, value: s.value })))),
-    removeRange: (start, end) =>
-      Effect.sync(() => {
-        let n = 0
-        for (const [k, s] of slots) {
-          if (Interval.inHalfOpen(s.position, start, end)) {
-            slots.delete(k)
-            n++
-          }
-        }
-        return n
-      }),
-    count: (start, end) =>
-      Effect.sync(() => {
-        let n = 0
-        for (const s of slots.values()) if (Interval.inHalfOpen(s.position, start, end)) n++
-        return n
+    const slots = new Map<string, Slot>()
+    let tombstones = 0
+    const id = (key: Uint8Array) => Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString("latin1")
+    const matching = (start: Position.Position, end: Position.Position) => {
+      const out = [...slots.values()].filter((s) => Interval.inHalfOpen(s.position, start, end))
+      // Ring order from `start`: positions at or after `start` first, then the wrapped part.
+      return out.sort((a, b) => {
+        const da = Interval.distance(start, a.position)
+        const db = Interval.distance(start, b.position)
+        return da < db ? -1 : da > db ? 1 : compareSlots(a, b)
       })
-  }
-})
+    }
+    const lookup = (key: Uint8Array) => Option.fromNullishOr(slots.get(id(key))?.entry)
+    return {
+      get: (key) => Effect.sync(() => Option.flatMap(lookup(key), (e) => Option.fromUndefinedOr(e.value))),
+      lookup: (key) => Effect.sync(() => lookup(key)),
+      merge: (offered) =>
+        Effect.sync(() => {
+          const k = id(offered.key)
+          const slot = slots.get(k)
+          const previous = Option.fromNullishOr(slot?.entry)
+          if (!newer(offered, previous)) return { previous, applied: false }
+          // Copy the key: the caller's buffer may be reused.
+          const entry: Entry = { key: Uint8Array.from(offered.key), value: offered.value, version: offered.version }
+          if (slot) {
+            if (slot.entry.value === undefined) tombstones--
+            slot.entry = entry
+          } else {
+            slots.set(k, { position: positionOf(offered.key), entry })
+          }
+          if (entry.value === undefined) tombstones++
+          return { previous, applied: true }
+        }),
+      scan: (start, end) => Stream.suspend(() => Stream.fromIterable(matching(start, end).map((s) => s.entry))),
+      removeRange: (start, end) =>
+        Effect.sync(() => {
+          let n = 0
+          for (const [k, s] of slots) {
+            if (Interval.inHalfOpen(s.position, start, end)) {
+              if (s.entry.value === undefined) tombstones--
+              slots.delete(k)
+              n++
+            }
+          }
+          return n
+        }),
+      count: (start, end) =>
+        Effect.sync(() => {
+          let n = 0
+          for (const s of slots.values()) {
+            if (s.entry.value !== undefined && Interval.inHalfOpen(s.position, start, end)) n++
+          }
+          return n
+        }),
+      tombstones: Effect.sync(() => tombstones),
+      purge: (before) =>
+        Effect.sync(() => {
+          let n = 0
+          for (const [k, s] of slots) {
+            if (s.entry.value === undefined && s.entry.version.hlc < before) {
+              slots.delete(k)
+              n++
+            }
+          }
+          tombstones -= n
+          return n
+        })
+    }
+  })
 
 /** The in-memory store; the default. Its contents die with the process. */
 export const layerMemory: Layer.Layer<Storage> = Layer.effect(Storage, makeMemory)

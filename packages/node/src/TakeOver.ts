@@ -35,9 +35,9 @@ export const makeAccept = Effect.gen(function*() {
     const end = (rest[0] ?? self).id
     yield* membership.update((v) => ({
       ...v,
-      successors: rest.slice(0, Membership.SUCCESSOR_LIST_LENGTH),
+      successors: rest.slice(0, membership.successorListLength),
       predecessor: Option.filter(v.predecessor, (p) => p.id !== leaving.id && rest.length > 0),
-      incoming: Option.some({ from: leaving, start: leaving.id, end })
+      incoming: Option.some({ kind: "handoff" as const, from: leaving, start: leaving.id, end })
     }))
     yield* Effect.logInfo(
       `taking over [${Position.toHex(leaving.id)}, ${Position.toHex(end)}) from leaving ${leaving.address}`

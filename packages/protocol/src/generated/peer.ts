@@ -5,6 +5,8 @@ import type { DhtNodeClient as _dht_DhtNodeClient, DhtNodeDefinition as _dht_Dht
 import type { Query as _dht_Query, Query__Output as _dht_Query__Output } from './dht/Query.js';
 import type { QueryResult as _dht_QueryResult, QueryResult__Output as _dht_QueryResult__Output } from './dht/QueryResult.js';
 import type { Empty as _google_protobuf_Empty, Empty__Output as _google_protobuf_Empty__Output } from './google/protobuf/Empty.js';
+import type { DigestReply as _peer_DigestReply, DigestReply__Output as _peer_DigestReply__Output } from './peer/DigestReply.js';
+import type { DigestRequest as _peer_DigestRequest, DigestRequest__Output as _peer_DigestRequest__Output } from './peer/DigestRequest.js';
 import type { Entry as _peer_Entry, Entry__Output as _peer_Entry__Output } from './peer/Entry.js';
 import type { FetchReply as _peer_FetchReply, FetchReply__Output as _peer_FetchReply__Output } from './peer/FetchReply.js';
 import type { FetchRequest as _peer_FetchRequest, FetchRequest__Output as _peer_FetchRequest__Output } from './peer/FetchRequest.js';
@@ -19,8 +21,13 @@ import type { NodeStatus as _peer_NodeStatus, NodeStatus__Output as _peer_NodeSt
 import type { NotifyRequest as _peer_NotifyRequest, NotifyRequest__Output as _peer_NotifyRequest__Output } from './peer/NotifyRequest.js';
 import type { PeerClient as _peer_PeerClient, PeerDefinition as _peer_PeerDefinition } from './peer/Peer.js';
 import type { PredecessorLeftRequest as _peer_PredecessorLeftRequest, PredecessorLeftRequest__Output as _peer_PredecessorLeftRequest__Output } from './peer/PredecessorLeftRequest.js';
+import type { Progress as _peer_Progress, Progress__Output as _peer_Progress__Output } from './peer/Progress.js';
+import type { PushRequest as _peer_PushRequest, PushRequest__Output as _peer_PushRequest__Output } from './peer/PushRequest.js';
 import type { RangeRequest as _peer_RangeRequest, RangeRequest__Output as _peer_RangeRequest__Output } from './peer/RangeRequest.js';
 import type { TakeOverRequest as _peer_TakeOverRequest, TakeOverRequest__Output as _peer_TakeOverRequest__Output } from './peer/TakeOverRequest.js';
+import type { Version as _peer_Version, Version__Output as _peer_Version__Output } from './peer/Version.js';
+import type { WriteReply as _peer_WriteReply, WriteReply__Output as _peer_WriteReply__Output } from './peer/WriteReply.js';
+import type { WriteRequest as _peer_WriteRequest, WriteRequest__Output as _peer_WriteRequest__Output } from './peer/WriteRequest.js';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
   new(...args: ConstructorParameters<Constructor>): Subtype;
@@ -39,6 +46,8 @@ export interface ProtoGrpcType {
     }
   }
   peer: {
+    DigestReply: MessageTypeDefinition<_peer_DigestReply, _peer_DigestReply__Output>
+    DigestRequest: MessageTypeDefinition<_peer_DigestRequest, _peer_DigestRequest__Output>
     Entry: MessageTypeDefinition<_peer_Entry, _peer_Entry__Output>
     FetchReply: MessageTypeDefinition<_peer_FetchReply, _peer_FetchReply__Output>
     FetchRequest: MessageTypeDefinition<_peer_FetchRequest, _peer_FetchRequest__Output>
@@ -53,8 +62,13 @@ export interface ProtoGrpcType {
     NotifyRequest: MessageTypeDefinition<_peer_NotifyRequest, _peer_NotifyRequest__Output>
     Peer: SubtypeConstructor<typeof grpc.Client, _peer_PeerClient> & { service: _peer_PeerDefinition }
     PredecessorLeftRequest: MessageTypeDefinition<_peer_PredecessorLeftRequest, _peer_PredecessorLeftRequest__Output>
+    Progress: MessageTypeDefinition<_peer_Progress, _peer_Progress__Output>
+    PushRequest: MessageTypeDefinition<_peer_PushRequest, _peer_PushRequest__Output>
     RangeRequest: MessageTypeDefinition<_peer_RangeRequest, _peer_RangeRequest__Output>
     TakeOverRequest: MessageTypeDefinition<_peer_TakeOverRequest, _peer_TakeOverRequest__Output>
+    Version: MessageTypeDefinition<_peer_Version, _peer_Version__Output>
+    WriteReply: MessageTypeDefinition<_peer_WriteReply, _peer_WriteReply__Output>
+    WriteRequest: MessageTypeDefinition<_peer_WriteRequest, _peer_WriteRequest__Output>
   }
 }
 

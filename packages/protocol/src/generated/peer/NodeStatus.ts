@@ -1,6 +1,7 @@
 // Original file: proto/peer.proto
 
 import type { NodeRef as _peer_NodeRef, NodeRef__Output as _peer_NodeRef__Output } from '../peer/NodeRef.js';
+import type { Progress as _peer_Progress, Progress__Output as _peer_Progress__Output } from '../peer/Progress.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface NodeStatus {
@@ -10,7 +11,12 @@ export interface NodeStatus {
   'key_count'?: (number | string | Long);
   'phase'?: (string);
   'owned_key_count'?: (number | string | Long);
+  'replicas'?: (number);
+  'replicated_key_count'?: (number | string | Long);
+  'repair'?: (_peer_Progress | null);
+  'tombstone_count'?: (number | string | Long);
   '_predecessor'?: "predecessor";
+  '_repair'?: "repair";
 }
 
 export interface NodeStatus__Output {
@@ -20,5 +26,10 @@ export interface NodeStatus__Output {
   'key_count': (string);
   'phase': (string);
   'owned_key_count': (string);
+  'replicas': (number);
+  'replicated_key_count': (string);
+  'repair'?: (_peer_Progress__Output | null);
+  'tombstone_count': (string);
   '_predecessor'?: "predecessor";
+  '_repair'?: "repair";
 }

@@ -2,6 +2,8 @@
 
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
+import type { DigestReply as _peer_DigestReply, DigestReply__Output as _peer_DigestReply__Output } from '../peer/DigestReply.js';
+import type { DigestRequest as _peer_DigestRequest, DigestRequest__Output as _peer_DigestRequest__Output } from '../peer/DigestRequest.js';
 import type { Empty as _google_protobuf_Empty, Empty__Output as _google_protobuf_Empty__Output } from '../google/protobuf/Empty.js';
 import type { Entry as _peer_Entry, Entry__Output as _peer_Entry__Output } from '../peer/Entry.js';
 import type { FetchReply as _peer_FetchReply, FetchReply__Output as _peer_FetchReply__Output } from '../peer/FetchReply.js';
@@ -15,11 +17,23 @@ import type { Neighbors as _peer_Neighbors, Neighbors__Output as _peer_Neighbors
 import type { NodeStatus as _peer_NodeStatus, NodeStatus__Output as _peer_NodeStatus__Output } from '../peer/NodeStatus.js';
 import type { NotifyRequest as _peer_NotifyRequest, NotifyRequest__Output as _peer_NotifyRequest__Output } from '../peer/NotifyRequest.js';
 import type { PredecessorLeftRequest as _peer_PredecessorLeftRequest, PredecessorLeftRequest__Output as _peer_PredecessorLeftRequest__Output } from '../peer/PredecessorLeftRequest.js';
+import type { PushRequest as _peer_PushRequest, PushRequest__Output as _peer_PushRequest__Output } from '../peer/PushRequest.js';
 import type { QueryResult as _dht_QueryResult, QueryResult__Output as _dht_QueryResult__Output } from '../dht/QueryResult.js';
 import type { RangeRequest as _peer_RangeRequest, RangeRequest__Output as _peer_RangeRequest__Output } from '../peer/RangeRequest.js';
 import type { TakeOverRequest as _peer_TakeOverRequest, TakeOverRequest__Output as _peer_TakeOverRequest__Output } from '../peer/TakeOverRequest.js';
+import type { WriteReply as _peer_WriteReply, WriteReply__Output as _peer_WriteReply__Output } from '../peer/WriteReply.js';
+import type { WriteRequest as _peer_WriteRequest, WriteRequest__Output as _peer_WriteRequest__Output } from '../peer/WriteRequest.js';
 
 export interface PeerClient extends grpc.Client {
+  Digest(argument: _peer_DigestRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_peer_DigestReply__Output>): grpc.ClientUnaryCall;
+  Digest(argument: _peer_DigestRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_peer_DigestReply__Output>): grpc.ClientUnaryCall;
+  Digest(argument: _peer_DigestRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_peer_DigestReply__Output>): grpc.ClientUnaryCall;
+  Digest(argument: _peer_DigestRequest, callback: grpc.requestCallback<_peer_DigestReply__Output>): grpc.ClientUnaryCall;
+  digest(argument: _peer_DigestRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_peer_DigestReply__Output>): grpc.ClientUnaryCall;
+  digest(argument: _peer_DigestRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_peer_DigestReply__Output>): grpc.ClientUnaryCall;
+  digest(argument: _peer_DigestRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_peer_DigestReply__Output>): grpc.ClientUnaryCall;
+  digest(argument: _peer_DigestRequest, callback: grpc.requestCallback<_peer_DigestReply__Output>): grpc.ClientUnaryCall;
+  
   Fetch(argument: _peer_FetchRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_peer_FetchReply__Output>): grpc.ClientUnaryCall;
   Fetch(argument: _peer_FetchRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_peer_FetchReply__Output>): grpc.ClientUnaryCall;
   Fetch(argument: _peer_FetchRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_peer_FetchReply__Output>): grpc.ClientUnaryCall;
@@ -97,6 +111,15 @@ export interface PeerClient extends grpc.Client {
   predecessorLeft(argument: _peer_PredecessorLeftRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
   predecessorLeft(argument: _peer_PredecessorLeftRequest, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
   
+  Push(argument: _peer_PushRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
+  Push(argument: _peer_PushRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
+  Push(argument: _peer_PushRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
+  Push(argument: _peer_PushRequest, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
+  push(argument: _peer_PushRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
+  push(argument: _peer_PushRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
+  push(argument: _peer_PushRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
+  push(argument: _peer_PushRequest, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
+  
   ReleaseRange(argument: _peer_RangeRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
   ReleaseRange(argument: _peer_RangeRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
   ReleaseRange(argument: _peer_RangeRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
@@ -124,9 +147,20 @@ export interface PeerClient extends grpc.Client {
   takeOver(argument: _peer_TakeOverRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
   takeOver(argument: _peer_TakeOverRequest, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
   
+  Write(argument: _peer_WriteRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_peer_WriteReply__Output>): grpc.ClientUnaryCall;
+  Write(argument: _peer_WriteRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_peer_WriteReply__Output>): grpc.ClientUnaryCall;
+  Write(argument: _peer_WriteRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_peer_WriteReply__Output>): grpc.ClientUnaryCall;
+  Write(argument: _peer_WriteRequest, callback: grpc.requestCallback<_peer_WriteReply__Output>): grpc.ClientUnaryCall;
+  write(argument: _peer_WriteRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_peer_WriteReply__Output>): grpc.ClientUnaryCall;
+  write(argument: _peer_WriteRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_peer_WriteReply__Output>): grpc.ClientUnaryCall;
+  write(argument: _peer_WriteRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_peer_WriteReply__Output>): grpc.ClientUnaryCall;
+  write(argument: _peer_WriteRequest, callback: grpc.requestCallback<_peer_WriteReply__Output>): grpc.ClientUnaryCall;
+  
 }
 
 export interface PeerHandlers extends grpc.UntypedServiceImplementation {
+  Digest: grpc.handleUnaryCall<_peer_DigestRequest__Output, _peer_DigestReply>;
+  
   Fetch: grpc.handleUnaryCall<_peer_FetchRequest__Output, _peer_FetchReply>;
   
   FetchRange: grpc.handleServerStreamingCall<_peer_RangeRequest__Output, _peer_Entry>;
@@ -145,15 +179,20 @@ export interface PeerHandlers extends grpc.UntypedServiceImplementation {
   
   PredecessorLeft: grpc.handleUnaryCall<_peer_PredecessorLeftRequest__Output, _google_protobuf_Empty>;
   
+  Push: grpc.handleUnaryCall<_peer_PushRequest__Output, _google_protobuf_Empty>;
+  
   ReleaseRange: grpc.handleUnaryCall<_peer_RangeRequest__Output, _google_protobuf_Empty>;
   
   Status: grpc.handleUnaryCall<_google_protobuf_Empty__Output, _peer_NodeStatus>;
   
   TakeOver: grpc.handleUnaryCall<_peer_TakeOverRequest__Output, _google_protobuf_Empty>;
   
+  Write: grpc.handleUnaryCall<_peer_WriteRequest__Output, _peer_WriteReply>;
+  
 }
 
 export interface PeerDefinition extends grpc.ServiceDefinition {
+  Digest: MethodDefinition<_peer_DigestRequest, _peer_DigestReply, _peer_DigestRequest__Output, _peer_DigestReply__Output>
   Fetch: MethodDefinition<_peer_FetchRequest, _peer_FetchReply, _peer_FetchRequest__Output, _peer_FetchReply__Output>
   FetchRange: MethodDefinition<_peer_RangeRequest, _peer_Entry, _peer_RangeRequest__Output, _peer_Entry__Output>
   FindOwner: MethodDefinition<_peer_FindOwnerRequest, _peer_FindOwnerReply, _peer_FindOwnerRequest__Output, _peer_FindOwnerReply__Output>
@@ -163,7 +202,9 @@ export interface PeerDefinition extends grpc.ServiceDefinition {
   Notify: MethodDefinition<_peer_NotifyRequest, _google_protobuf_Empty, _peer_NotifyRequest__Output, _google_protobuf_Empty__Output>
   Ping: MethodDefinition<_google_protobuf_Empty, _google_protobuf_Empty, _google_protobuf_Empty__Output, _google_protobuf_Empty__Output>
   PredecessorLeft: MethodDefinition<_peer_PredecessorLeftRequest, _google_protobuf_Empty, _peer_PredecessorLeftRequest__Output, _google_protobuf_Empty__Output>
+  Push: MethodDefinition<_peer_PushRequest, _google_protobuf_Empty, _peer_PushRequest__Output, _google_protobuf_Empty__Output>
   ReleaseRange: MethodDefinition<_peer_RangeRequest, _google_protobuf_Empty, _peer_RangeRequest__Output, _google_protobuf_Empty__Output>
   Status: MethodDefinition<_google_protobuf_Empty, _peer_NodeStatus, _google_protobuf_Empty__Output, _peer_NodeStatus__Output>
   TakeOver: MethodDefinition<_peer_TakeOverRequest, _google_protobuf_Empty, _peer_TakeOverRequest__Output, _google_protobuf_Empty__Output>
+  Write: MethodDefinition<_peer_WriteRequest, _peer_WriteReply, _peer_WriteRequest__Output, _peer_WriteReply__Output>
 }

@@ -1,0 +1,240 @@
+/**
+ * Re-replication and anti-entropy. A ready node runs rounds, every `repairInterval` and at once
+ * when its replica set changes or a replica missed a write:
+ *
+ * 1. A range this node took over after a crash (`incoming` of kind `repair`) is pulled from the
+ *    replicas of the range, which hold copies of it.
+ * 2. Its own range is compared with each replica by bucket digests; the buckets that differ
+ *    are pulled and pushed, so both sides end with the newest version of every key.
+ * 3. Tombstones older than `tombstoneGrace` are collected.
+ *
+ * Moves are rate-limited to `repairRate` keys per second, so repair does not starve clients.
+ * The round's progress and the count of keys confirmed at full copies feed the status RPC.
+ */
+import { Position } from "@crustyring/ring"
+import { Context, Duration, Effect, Layer, Option, Queue, Schedule, Stream } from "effect"
+import * as Digest from "./Digest.ts"
+import * as Membership from "./Membership.ts"
+import { NodeConfig } from "./NodeConfig.ts"
+import { Peers } from "./Peers.ts"
+import { Replication, storageError } from "./Replication.ts"
+import { type Entry, Storage } from "./Storage.ts"
+import * as Version from "./Version.ts"
+
+/** Keys moved so far out of those to move, and the rate. */
+export interface Progress {
+  readonly done: number
+  readonly total: number
+  readonly keysPerSecond: number
+}
+
+/** What the repair loop reports. */
+export interface Service {
+  /** The move under way, if any. */
+  readonly progress: Effect.Effect<Option.Option<Progress>>
+  /** Owned keys that the last round confirmed on every replica. */
+  readonly replicated: Effect.Effect<number>
+  /** Runs the loop for as long as the scope lives. */
+  readonly run: Effect.Effect<void>
+}
+
+/** The repair loop. */
+export class Repair extends Context.Service<Repair, Service>()("@crustyring/node/Repair") {}
+
+/** Entries per push. Values are at most a few MiB in all, under gRPC's message limit. */
+const PUSH_BATCH = 64
+const PUSH_BATCH_BYTES = 2 * 1024 * 1024
+
+/** The replica set and incoming range, as a string: a change starts a round at once. */
+const signature = (view: Membership.View, replicas: number) =>
+  [
+    view.phase,
+    ...Membership.replicaSet(view, replicas).map((m) => m.id),
+    Option.match(view.incoming, { onNone: () => "", onSome: (i) => `${i.kind}:${i.start}:${i.end}` })
+  ].join(",")
+
+/** The repair loop over the node's services. */
+export const make = Effect.gen(function*() {
+  const config = yield* NodeConfig
+  const membership = yield* Membership.Membership
+  const storage = yield* Storage
+  const peers = yield* Peers
+  const replication = yield* Replication
+
+  let current: { done: number; total: number; readonly started: number } | undefined
+  let replicated = 0
+
+  const throttled = <A, E, R>(stream: Stream.Stream<A, E, R>) =>
+    stream.pipe(
+      Stream.rechunk(16),
+      Stream.throttle({ cost: (chunk) => chunk.length, units: config.repairRate, duration: "1 second", burst: 0 })
+    )
+
+  const moved = (n: number) =>
+    Effect.sync(() => {
+      if (current) current.done += n
+    })
+
+  /** Pulls `[start, end)` from `from` and merges it here. */
+  const pull = (from: Membership.Member, start: Position.Position, end: Position.Position) =>
+    peers.fetchRange(from.address, start, end).pipe(
+      throttled,
+      Stream.mapEffect((entry) => Effect.andThen(replication.accept(entry), moved(1))),
+      Stream.runCount
+    )
+
+  /** Pushes this node's entries in `[start, end)` to `to`. */
+  const push = (to: Membership.Member, start: Position.Position, end: Position.Position) =>
+    storage.scan(start, end).pipe(
+      Stream.mapError(storageError),
+      throttled,
+      batches,
+      Stream.runForEach((batch) => Effect.andThen(peers.push(to.address, batch), moved(batch.length)))
+    )
+
+  /** Groups entries into pushes of at most PUSH_BATCH entries and about PUSH_BATCH_BYTES. */
+  interface Batch {
+    readonly batch: Array<Entry>
+    readonly bytes: number
+  }
+  const batches = <E, R>(stream: Stream.Stream<Entry, E, R>): Stream.Stream<ReadonlyArray<Entry>, E, R> =>
+    Stream.mapAccum(
+      stream,
+      (): Batch => ({ batch: [], bytes: 0 }),
+      (acc: Batch, entry: Entry): readonly [Batch, ReadonlyArray<ReadonlyArray<Entry>>] => {
+        const size = entry.key.length + (entry.value?.length ?? 0) + 32
+        if (acc.batch.length > 0 && (acc.batch.length >= PUSH_BATCH || acc.bytes + size > PUSH_BATCH_BYTES)) {
+          return [{ batch: [entry], bytes: size }, [acc.batch]]
+        }
+        acc.batch.push(entry)
+        return [{ batch: acc.batch, bytes: acc.bytes + size }, []]
+      },
+      { onHalt: (acc: Batch) => (acc.batch.length > 0 ? [acc.batch] : []) }
+    )
+
+  const localDigest = (start: Position.Position, end: Position.Position, buckets: number) =>
+    Digest.digest(storage.scan(start, end).pipe(Stream.mapError(storageError)), start, end, buckets)
+
+  /** Pulls a range taken over after a crash from its replicas; clears it once one succeeded. */
+  const catchUp = Effect.gen(function*() {
+    const view = yield* membership.view
+    if (Option.isNone(view.incoming) || view.incoming.value.kind !== "repair") return
+    const incoming = view.incoming.value
+    const holders = Membership.replicaSet(view, config.replicas)
+    let pulled = 0
+    let succeeded = holders.length === 0
+    for (const holder of holders) {
+      const result = yield* Effect.result(pull(holder, incoming.start, incoming.end))
+      if (result._tag === "Success") {
+        pulled += result.success
+        succeeded = true
+      } else {
+        yield* Effect.logWarning(`could not pull [${Position.toHex(incoming.start)}, ${Position.toHex(incoming.end)}) from ${holder.address}: ${result.failure.message}`)
+      }
+    }
+    if (!succeeded) return
+    yield* membership.update((v) =>
+      Option.isSome(v.incoming) && v.incoming.value === incoming ? { ...v, incoming: Option.none() } : v
+    )
+    yield* Effect.logInfo(
+      `took over [${Position.toHex(incoming.start)}, ${Position.toHex(incoming.end)}) after a crash: ${pulled} entries from ${holders.length} replicas`
+    )
+  })
+
+  /** Makes one replica agree with this node on the owned range; returns the keys still differing. */
+  const syncReplica = (
+    replica: Membership.Member,
+    start: Position.Position,
+    end: Position.Position,
+    buckets: number
+  ) =>
+    Effect.gen(function*() {
+      const mine = yield* localDigest(start, end, buckets)
+      const theirs = yield* peers.digest(replica.address, start, end, buckets)
+      const differing = Digest.differing(mine, theirs)
+      if (differing.length === 0) return 0
+      const work = differing.reduce((n, i) => n + (mine.counts[i] ?? 0) + (theirs.counts[i] ?? 0), 0)
+      current ??= { done: 0, total: 0, started: Date.now() }
+      current.total += work
+      yield* Effect.logDebug(`${differing.length} of ${buckets} buckets differ on ${replica.address}; moving up to ${work} keys`)
+      for (const i of differing) {
+        const [from, to] = Digest.bucketRange(i, start, end, buckets)
+        yield* pull(replica, from, to)
+        yield* push(replica, from, to)
+      }
+      const after = Digest.differing(yield* localDigest(start, end, buckets), yield* peers.digest(replica.address, start, end, buckets))
+      return after.reduce((n, i) => n + (mine.counts[i] ?? 0), 0)
+    })
+
+  const antiEntropy = Effect.gen(function*() {
+    const view = yield* membership.view
+    if (Option.isSome(view.incoming)) return
+    const start = view.self.id
+    const end = Membership.next(view).id
+    const owned = yield* Effect.mapError(storage.count(start, end), storageError)
+    const replicas = Membership.replicaSet(view, config.replicas)
+    const buckets = Digest.bucketsFor(owned, start, end)
+    let missing = 0
+    for (const replica of replicas) {
+      const result = yield* Effect.result(syncReplica(replica, start, end, buckets))
+      if (result._tag === "Success") missing = Math.max(missing, result.success)
+      else {
+        missing = owned
+        yield* Effect.logWarning(`repair with ${replica.address} failed: ${result.failure.message}`)
+      }
+    }
+    // Only if the range did not change meanwhile.
+    const now = yield* membership.view
+    replicated = now.self.id === start && Membership.next(now).id === end ? Math.max(0, owned - missing) : 0
+  })
+
+  const collect = Effect.gen(function*() {
+    const before = Version.fromMillis(Date.now() - Duration.toMillis(config.tombstoneGrace))
+    const purged = yield* Effect.mapError(storage.purge(before), storageError)
+    if (purged > 0) yield* Effect.logInfo(`collected ${purged} tombstones past their grace period`)
+  })
+
+  const round = Effect.gen(function*() {
+    const view = yield* membership.view
+    if (view.phase !== "ready") return
+    yield* catchUp
+    yield* antiEntropy
+    yield* collect
+  }).pipe(Effect.ensuring(Effect.sync(() => {
+    current = undefined
+  })))
+
+  /** Waits for the next reason to run a round: the period, a missed write, or a view change. */
+  const wait = (seen: string) =>
+    Effect.raceAll([
+      Effect.sleep(config.repairInterval),
+      Queue.take(replication.missed),
+      membership.view.pipe(
+        Effect.flatMap((v) => (signature(v, config.replicas) === seen ? Effect.fail("same" as const) : Effect.void)),
+        Effect.retry(Schedule.spaced("100 millis")),
+        Effect.ignore
+      )
+    ])
+
+  const run = Effect.gen(function*() {
+    for (;;) {
+      const seen = signature(yield* membership.view, config.replicas)
+      yield* round.pipe(Effect.catchCause((cause) => Effect.logWarning("repair round failed", cause)))
+      yield* wait(seen)
+    }
+  })
+
+  return {
+    progress: Effect.sync(() => {
+      if (!current || current.total === 0) return Option.none()
+      const seconds = Math.max(0.001, (Date.now() - current.started) / 1000)
+      return Option.some({ done: Math.min(current.done, current.total), total: current.total, keysPerSecond: current.done / seconds })
+    }),
+    replicated: Effect.sync(() => replicated),
+    run
+  } satisfies Service
+})
+
+/** The repair loop over the node's services. */
+export const layer = Layer.effect(Repair, make)
+

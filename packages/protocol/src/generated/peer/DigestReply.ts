@@ -1,0 +1,13 @@
+// Original file: proto/peer.proto
+
+import type { Long } from '@grpc/proto-loader';
+
+export interface DigestReply {
+  'hashes'?: (number | string | Long)[];
+  'counts'?: (number)[];
+}
+
+export interface DigestReply__Output {
+  'hashes': (string)[];
+  'counts': (number)[];
+}

@@ -1,0 +1,15 @@
+// Original file: proto/peer.proto
+
+import type { Long } from '@grpc/proto-loader';
+
+export interface Progress {
+  'done'?: (number | string | Long);
+  'total'?: (number | string | Long);
+  'keys_per_second'?: (number | string);
+}
+
+export interface Progress__Output {
+  'done': (string);
+  'total': (string);
+  'keys_per_second': (number);
+}
