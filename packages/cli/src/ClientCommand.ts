@@ -81,14 +81,25 @@ const exitCodeOf = (e: ClientError.ClientError) => (e._tag === "Unavailable" || 
 /** The ring as a table: one line per node, in ring order. */
 export const formatRing = (nodes: ReadonlyArray<RingStatus.NodeStatus>): string => {
   const rows = [
-    ["ID", "ADDRESS", "RANGE", "KEYS", "PHASE"],
-    ...nodes.map((n) => [n.idHex, n.address, `[${n.range.start}, ${n.range.end})`, String(n.keys), n.phase])
+    ["ID", "ADDRESS", "RANGE", "OWNED", "STORED", "COPIES", "REPAIR", "PHASE"],
+    ...nodes.map((n) => [
+      n.idHex,
+      n.address,
+      `[${n.range.start}, ${n.range.end})`,
+      String(n.ownedKeys),
+      String(n.keys),
+      // Owned keys confirmed at the target copy count, e.g. "833/833 x3".
+      `${n.replicatedKeys}/${n.ownedKeys} x${n.copies}`,
+      n.repair ? `${n.repair.percent}% ${n.repair.keysPerSecond} keys/s` : "-",
+      n.phase
+    ])
   ]
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)))
-  const total = nodes.reduce((sum, n) => sum + n.keys, 0)
+  const owned = nodes.reduce((sum, n) => sum + n.ownedKeys, 0)
+  const replicated = nodes.reduce((sum, n) => sum + n.replicatedKeys, 0)
   return [
     ...rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()),
-    `${nodes.length} node${nodes.length === 1 ? "" : "s"}, ${total} keys`
+    `${nodes.length} node${nodes.length === 1 ? "" : "s"}, ${owned} keys, ${replicated} at full copies`
   ].join("\n")
 }
 

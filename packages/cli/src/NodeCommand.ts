@@ -4,7 +4,7 @@
  */
 import { Address } from "@crustyring/protocol"
 import { Bootstrap, Node, NodeConfig, Storage } from "@crustyring/node"
-import { Config, Effect, Layer, Option } from "effect"
+import { Config, Duration, Effect, Layer, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { UserError } from "./Main.ts"
 
@@ -14,6 +14,26 @@ const addressFlag = (name: string, description: string, env: string) =>
     Flag.withFallbackConfig(Config.String(env)),
     Flag.optional
   )
+
+function durationFlag(name: string, description: string) {
+  return Flag.String(name).pipe(
+    Flag.withDescription(`${description}; e.g. 750ms, 2s, 5m, 1h`),
+    Flag.optional
+  )
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
+
+/** Parses "750ms", "2s", "1.5m", "1h" or Effect's "2 seconds". */
+const parseDuration = (flag: string, value: string): Effect.Effect<Duration.Duration, UserError> => {
+  const short = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$/.exec(value.trim())
+  const parsed = short
+    ? Option.some(Duration.millis(Number(short[1]) * UNITS[short[2]!]!))
+    : Duration.fromInput(value as Duration.Input)
+  return Option.isSome(parsed) && Duration.isPositive(parsed.value) && Duration.isFinite(parsed.value)
+    ? Effect.succeed(parsed.value)
+    : Effect.fail(new UserError({ message: `--${flag} must be a positive duration such as 750ms, 2s or 1h, got ${JSON.stringify(value)}` }))
+}
 
 const flags = {
   portArg: Argument.Int("port").pipe(
@@ -41,11 +61,42 @@ const flags = {
   maxValueBytes: Flag.Int("max-value-bytes").pipe(
     Flag.withDescription("Largest value accepted, in bytes (default 1048576)"),
     Flag.withDefault(NodeConfig.defaults.maxValueBytes)
-  )
+  ),
+  replicas: Flag.Int("replicas").pipe(
+    Flag.withDescription("Copies of each key: its owner and the next N-1 nodes (default 3)"),
+    Flag.withDefault(NodeConfig.defaults.replicas)
+  ),
+  writeQuorum: Flag.Int("write-quorum").pipe(
+    Flag.withDescription("Copies that must hold a write before it is acknowledged (default 2)"),
+    Flag.withDefault(NodeConfig.defaults.writeQuorum)
+  ),
+  readQuorum: Flag.Int("read-quorum").pipe(
+    Flag.withDescription("Copies a read consults; the newest wins (default 1)"),
+    Flag.withDefault(NodeConfig.defaults.readQuorum)
+  ),
+  pingInterval: durationFlag("ping-interval", "Period of liveness pings to neighbours (default 500ms)"),
+  failureTimeout: durationFlag("failure-timeout", "A neighbour silent this long is dropped as dead (default 2s)"),
+  repairInterval: durationFlag("repair-interval", "Period of the replica compare-and-repair round (default 5s)"),
+  repairRate: Flag.Int("repair-rate").pipe(
+    Flag.withDescription("Most keys per second moved by repair and re-replication (default 10000)"),
+    Flag.withDefault(NodeConfig.defaults.repairRate)
+  ),
+  tombstoneGrace: durationFlag("tombstone-grace", "How long deletes are remembered so every replica learns them (default 1h)")
 }
 
 const address = (flag: string, value: string) =>
   Effect.mapError(Address.parse(value), (e) => new UserError({ message: `--${flag}: ${e.message}` }))
+
+/** A settings message in the words of the flags. */
+const flagNames = (message: string) =>
+  message
+    .replace(/^replicas/, "--replicas")
+    .replace(/^write quorum/, "--write-quorum")
+    .replace(/^read quorum/, "--read-quorum")
+    .replace(/the replica count \(/, "--replicas (")
+    .replace(/^repair rate/, "--repair-rate")
+    .replace(/^failure timeout/, "--failure-timeout")
+    .replace(/ping interval/, "--ping-interval")
 
 /** The `dht` command. */
 export const command = Command.make("dht", flags, (f) =>
@@ -60,6 +111,25 @@ export const command = Command.make("dht", flags, (f) =>
     if (port < 0 || port > 65535) return yield* new UserError({ message: `--port must be 0-65535, got ${port}` })
     if (f.maxValueBytes < 1) return yield* new UserError({ message: `--max-value-bytes must be at least 1` })
     const advertise = Option.isSome(f.advertise) ? yield* address("advertise", f.advertise.value) : undefined
+    const duration = (flag: string, value: Option.Option<string>, fallback: Duration.Duration) =>
+      Option.isSome(value) ? parseDuration(flag, value.value) : Effect.succeed(fallback)
+    const settings: NodeConfig.Settings = {
+      ...NodeConfig.defaults,
+      host: f.host,
+      port,
+      advertise,
+      maxValueBytes: f.maxValueBytes,
+      replicas: f.replicas,
+      writeQuorum: f.writeQuorum,
+      readQuorum: f.readQuorum,
+      pingInterval: yield* duration("ping-interval", f.pingInterval, NodeConfig.defaults.pingInterval),
+      failureTimeout: yield* duration("failure-timeout", f.failureTimeout, NodeConfig.defaults.failureTimeout),
+      repairInterval: yield* duration("repair-interval", f.repairInterval, NodeConfig.defaults.repairInterval),
+      repairRate: f.repairRate,
+      tombstoneGrace: yield* duration("tombstone-grace", f.tombstoneGrace, NodeConfig.defaults.tombstoneGrace)
+    }
+    const invalid = NodeConfig.validate(settings)
+    if (invalid !== undefined) return yield* new UserError({ message: flagNames(invalid) })
     const bootstrap = Option.isSome(f.registry)
       ? Bootstrap.layerRegistry(yield* address("registry", f.registry.value))
       : Option.isSome(f.join)
@@ -67,7 +137,7 @@ export const command = Command.make("dht", flags, (f) =>
       : Bootstrap.layerNewRing
     const node = Node.layer.pipe(
       Layer.provide(Layer.mergeAll(
-        NodeConfig.layer({ host: f.host, port, advertise, maxValueBytes: f.maxValueBytes }),
+        NodeConfig.layer(settings),
         bootstrap,
         Storage.layerMemory
       ))

@@ -20,6 +20,14 @@ export interface NodeStatus {
   readonly keys: number
   /** Keys stored whose position is in the node's own range. */
   readonly ownedKeys: number
+  /** Copies each key should have: the replica count, or the ring size when smaller. */
+  readonly copies: number
+  /** Owned keys the last repair round confirmed at that many copies. */
+  readonly replicatedKeys: number
+  /** Deletes remembered until their grace period ends. */
+  readonly tombstones: number
+  /** Re-replication under way, if any. */
+  readonly repair: { readonly done: number; readonly total: number; readonly percent: number; readonly keysPerSecond: number } | null
 }
 
 const hex = (id: string) => {
@@ -39,7 +47,18 @@ const toStatus = (s: Wire.NodeStatus__Output): NodeStatus => {
     predecessor: s.predecessor?.addr ?? null,
     successor: successor.addr,
     keys: Number(s.key_count),
-    ownedKeys: Number(s.owned_key_count)
+    ownedKeys: Number(s.owned_key_count),
+    copies: s.replicas,
+    replicatedKeys: Number(s.replicated_key_count),
+    tombstones: Number(s.tombstone_count),
+    repair: s.repair
+      ? {
+        done: Number(s.repair.done),
+        total: Number(s.repair.total),
+        percent: Number(s.repair.total) === 0 ? 100 : Math.floor((100 * Number(s.repair.done)) / Number(s.repair.total)),
+        keysPerSecond: Math.round(s.repair.keys_per_second)
+      }
+      : null
   }
 }
 
