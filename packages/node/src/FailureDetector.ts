@@ -21,7 +21,8 @@ export const run = Effect.gen(function*() {
 
   const declareDead = (member: Membership.Member, silentMs: number) =>
     Effect.gen(function*() {
-      membership.suspects.add(member.id)
+      // Long enough for every neighbour to have dropped it too, so no list brings it back.
+      membership.suspects.set(member.id, Date.now() + 5 * timeoutMs)
       yield* Effect.logWarning(`${member.address} has not answered for ${silentMs} ms; dropping it as dead`)
       yield* membership.update((v) => Membership.withoutDead(v, member))
     })

@@ -127,6 +127,8 @@ export const makeAccept = Effect.gen(function*() {
         message: `ring ID ${Position.toHex(joiner.id)} of ${joiner.address} is already held by live node ${holder.address}`
       })
     if (joiner.id === self.id) return yield* held(self)
+    // A node found dead that comes back is a member again.
+    membership.suspects.delete(joiner.id)
     if (joiner.id === next.id && next.id !== self.id) {
       // Our successor has the joiner's ID. If it serves, the ID is taken. If it does not (it is
       // the joiner itself, restarted after a crash, or dead), the joiner takes its place back.

@@ -94,6 +94,10 @@ export const known = (view: View): ReadonlyArray<Member> => [
   ...view.fingers
 ]
 
+/** Whether a node was found dead recently. */
+export const isSuspect = (service: Pick<Service, "suspects">, id: Position.Position, now: number = Date.now()): boolean =>
+  (service.suspects.get(id) ?? 0) > now
+
 /** Whether a member is the same node (same ID). */
 export const same = (a: Member, b: Member): boolean => a.id === b.id
 
@@ -128,8 +132,11 @@ export interface Service {
   readonly stopping: { value: boolean }
   /** Length of the successor list: at least the replica count. */
   readonly successorListLength: number
-  /** Nodes found dead and not heard from since; stabilization does not adopt them again. */
-  readonly suspects: Set<Position.Position>
+  /**
+   * Nodes found dead, with the time (ms) until which stabilization will not adopt them again
+   * from a neighbour's list. It expires so that a node that comes back is seen again.
+   */
+  readonly suspects: Map<Position.Position, number>
 }
 
 /** This node's membership view. */
@@ -154,7 +161,7 @@ export const make = (self: Member, successorListLength: number = SUCCESSOR_LIST_
       released,
       stopping: { value: false },
       successorListLength,
-      suspects: new Set(),
+      suspects: new Map(),
       self,
       ref,
       view: SubscriptionRef.get(ref),

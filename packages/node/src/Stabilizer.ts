@@ -47,7 +47,7 @@ export const stabilize = Effect.fn("Stabilizer.stabilize")(function*() {
       // A node between us and our successor: it should be our successor.
       const closer = Option.filter(
         predecessor,
-        (p) => p.id !== self.id && !membership.suspects.has(p.id) && Interval.inOpen(p.id, self.id, successor.id)
+        (p) => p.id !== self.id && !Membership.isSuspect(membership, p.id) && Interval.inOpen(p.id, self.id, successor.id)
       )
       // Adopt it only if it serves: a node that is leaving still answers, but owns nothing.
       const serving = Option.isSome(closer)
@@ -59,7 +59,7 @@ export const stabilize = Effect.fn("Stabilizer.stabilize")(function*() {
       const next = Option.isSome(closer) && serving ? closer.value : successor
       if (next.id !== successor.id) yield* Effect.logWarning(`adopting ${next.address} as successor (was ${successor.address})`)
       // Nodes found dead stay out, even while the successor still lists them.
-      const theirs = successors.filter((m) => !membership.suspects.has(m.id))
+      const theirs = successors.filter((m) => !Membership.isSuspect(membership, m.id))
       const list = untilSelf(self, next.id === successor.id ? [successor, ...theirs] : [next, successor, ...theirs])
       yield* membership.update((v) =>
         // Only if no join or leave changed the successor meanwhile.
