@@ -16,12 +16,19 @@ export class InvalidRequest extends Schema.TaggedError<InvalidRequest>()("Invali
   message: Schema.String
 }) {}
 
-/** No node could serve the request: unreachable nodes or registry, or a ring in trouble. */
+/**
+ * No node could serve the request: unreachable nodes or registry, or a ring in trouble, until
+ * the client's `attempts` ran out; or a node failed in a way not worth retrying. The message
+ * names the request, the node and what it said.
+ */
 export class Unavailable extends Schema.TaggedError<Unavailable>()("Unavailable", {
   message: Schema.String
 }) {}
 
-/** The request did not finish within its deadline. */
+/**
+ * The request did not finish within its deadline, retries included, e.g.
+ * `set "k": no node answered within 10s (last error: 127.0.0.1:50003: quorum not reached: ...)`.
+ */
 export class Timeout extends Schema.TaggedError<Timeout>()("Timeout", {
   message: Schema.String
 }) {}
@@ -29,7 +36,7 @@ export class Timeout extends Schema.TaggedError<Timeout>()("Timeout", {
 /** Every error a client call can end with. */
 export type ClientError = KeyNotFound | InvalidRequest | Unavailable | Timeout
 
-/** The client error for a wire error. */
+/** The client error for a wire error, as is (the client itself adds the request to the message). */
 export const fromRpc = (e: Errors.RpcError): InvalidRequest | Unavailable | Timeout => {
   switch (e._tag) {
     case "InvalidArgument":
