@@ -22,8 +22,10 @@ const flags = {
     Flag.atLeast(0)
   ),
   timeout: Flag.Int("timeout").pipe(
-    Flag.withDescription("Deadline of each request, in milliseconds (default 5000)"),
-    Flag.withDefault(5000)
+    Flag.withDescription(
+      "Deadline of each request in milliseconds, retries on other nodes included (default 10000); one attempt waits at most 5000"
+    ),
+    Flag.withDefault(10_000)
   ),
   json: Flag.Boolean("json").pipe(Flag.withDescription("With `ring`: print the ring as JSON"), Flag.withDefault(false)),
   words: Argument.String("command").pipe(
@@ -217,7 +219,10 @@ export const command = Command.make("dht-client", flags, (f) =>
         )
       }
     return yield* Effect.scoped(Effect.gen(function*() {
-      const client = yield* DhtClient.make(target, { timeout: `${f.timeout} millis` })
+      const client = yield* DhtClient.make(target, {
+        deadline: `${f.timeout} millis`,
+        timeout: `${Math.min(f.timeout, 5000)} millis`
+      })
       if (f.words.length === 0) return yield* prompt(client)
       return yield* once(client, parse(f.words), f.json)
     }))
