@@ -33,6 +33,9 @@ export const make = (options: { readonly host: string; readonly port: number }) 
     return { port: server.port }
   })
 
-/** The registry server as a layer, with an in-memory book. */
+/**
+ * The registry server as a layer. It needs a `Registry`: `Registry.layer` (health-checked with
+ * the defaults), `Registry.layerWith(options)`, or `Registry.layerMemory` for tests.
+ */
 export const layer = (options: { readonly host: string; readonly port: number }) =>
   Layer.effect(RegistryServer, make(options))
