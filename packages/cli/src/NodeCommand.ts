@@ -4,8 +4,9 @@
  */
 import { Address } from "@crustyring/protocol"
 import { Bootstrap, Node, NodeConfig, Storage } from "@crustyring/node"
-import { Config, Duration, Effect, Layer, Option } from "effect"
+import { Config, Effect, Layer, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
+import * as Durations from "./Durations.ts"
 import { UserError } from "./Main.ts"
 
 const addressFlag = (name: string, description: string, env: string) =>
@@ -14,26 +15,6 @@ const addressFlag = (name: string, description: string, env: string) =>
     Flag.withFallbackConfig(Config.String(env)),
     Flag.optional
   )
-
-function durationFlag(name: string, description: string) {
-  return Flag.String(name).pipe(
-    Flag.withDescription(`${description}; e.g. 750ms, 2s, 5m, 1h`),
-    Flag.optional
-  )
-}
-
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
-
-/** Parses "750ms", "2s", "1.5m", "1h" or Effect's "2 seconds". */
-const parseDuration = (flag: string, value: string): Effect.Effect<Duration.Duration, UserError> => {
-  const short = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$/.exec(value.trim())
-  const parsed = short
-    ? Option.some(Duration.millis(Number(short[1]) * UNITS[short[2]!]!))
-    : Duration.fromInput(value as Duration.Input)
-  return Option.isSome(parsed) && Duration.isPositive(parsed.value) && Duration.isFinite(parsed.value)
-    ? Effect.succeed(parsed.value)
-    : Effect.fail(new UserError({ message: `--${flag} must be a positive duration such as 750ms, 2s or 1h, got ${JSON.stringify(value)}` }))
-}
 
 const flags = {
   portArg: Argument.Int("port").pipe(
@@ -74,14 +55,14 @@ const flags = {
     Flag.withDescription("Copies a read consults; the newest wins (default 1)"),
     Flag.withDefault(NodeConfig.defaults.readQuorum)
   ),
-  pingInterval: durationFlag("ping-interval", "Period of liveness pings to neighbours (default 500ms)"),
-  failureTimeout: durationFlag("failure-timeout", "A neighbour silent this long is dropped as dead (default 2s)"),
-  repairInterval: durationFlag("repair-interval", "Period of the replica compare-and-repair round (default 5s)"),
+  pingInterval: Durations.flag("ping-interval", "Period of liveness pings to neighbours (default 500ms)"),
+  failureTimeout: Durations.flag("failure-timeout", "A neighbour silent this long is dropped as dead (default 2s)"),
+  repairInterval: Durations.flag("repair-interval", "Period of the replica compare-and-repair round (default 5s)"),
   repairRate: Flag.Int("repair-rate").pipe(
     Flag.withDescription("Most keys per second moved by repair and re-replication (default 10000)"),
     Flag.withDefault(NodeConfig.defaults.repairRate)
   ),
-  tombstoneGrace: durationFlag("tombstone-grace", "How long deletes are remembered so every replica learns them (default 1h)")
+  tombstoneGrace: Durations.flag("tombstone-grace", "How long deletes are remembered so every replica learns them (default 1h)")
 }
 
 const address = (flag: string, value: string) =>
@@ -111,8 +92,7 @@ export const command = Command.make("dht", flags, (f) =>
     if (port < 0 || port > 65535) return yield* new UserError({ message: `--port must be 0-65535, got ${port}` })
     if (f.maxValueBytes < 1) return yield* new UserError({ message: `--max-value-bytes must be at least 1` })
     const advertise = Option.isSome(f.advertise) ? yield* address("advertise", f.advertise.value) : undefined
-    const duration = (flag: string, value: Option.Option<string>, fallback: Duration.Duration) =>
-      Option.isSome(value) ? parseDuration(flag, value.value) : Effect.succeed(fallback)
+    const duration = Durations.orElse
     const settings: NodeConfig.Settings = {
       ...NodeConfig.defaults,
       host: f.host,

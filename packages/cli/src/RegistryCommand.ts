@@ -5,6 +5,7 @@
 import { Registry, RegistryServer } from "@crustyring/registry"
 import { Config, Duration, Effect, Layer } from "effect"
 import { Command, Flag } from "effect/cli"
+import * as Durations from "./Durations.ts"
 import { UserError } from "./Main.ts"
 
 const flags = {
@@ -18,34 +19,17 @@ const flags = {
     Flag.withFallbackConfig(Config.String("DHT_REGISTRY_HOST")),
     Flag.withDefault("0.0.0.0")
   ),
-  healthIntervalMs: Flag.Int("health-interval-ms").pipe(
-    Flag.withDescription("Ping every registered node this often, in ms; also each ping's deadline (default 1000)"),
-    Flag.withDefault(Duration.toMillis(Registry.defaults.healthInterval))
-  ),
-  failureTimeoutMs: Flag.Int("failure-timeout-ms").pipe(
-    Flag.withDescription("Drop a node that has answered no ping for this long, in ms (default 3000)"),
-    Flag.withDefault(Duration.toMillis(Registry.defaults.failureTimeout))
-  )
+  healthInterval: Durations.flag("health-interval", "Ping every registered node this often; also each ping's deadline (default 1s)"),
+  failureTimeout: Durations.flag("failure-timeout", "Drop a node that has answered no ping for this long (default 3s)")
 }
-
-/** Timers cannot go beyond 2^31 - 1 ms (about 24.8 days). */
-const MAX_MILLIS = 2 ** 31 - 1
-
-const millis = (flag: string, value: number) =>
-  Number.isInteger(value) && value >= 1 && value <= MAX_MILLIS
-    ? Effect.succeed(value)
-    : Effect.fail(new UserError({ message: `--${flag} must be a positive integer of milliseconds (1-${MAX_MILLIS}), got ${value}` }))
 
 /** The `dht-registry` command. */
 export const command = Command.make("dht-registry", flags, (f) =>
   Effect.gen(function*() {
     if (f.port < 0 || f.port > 65535) return yield* new UserError({ message: `--port must be 0-65535, got ${f.port}` })
-    const healthInterval = yield* millis("health-interval-ms", f.healthIntervalMs)
-    const failureTimeout = yield* millis("failure-timeout-ms", f.failureTimeoutMs)
-    const registry = Registry.layerWith({
-      healthInterval: Duration.millis(healthInterval),
-      failureTimeout: Duration.millis(failureTimeout)
-    })
+    const healthInterval = yield* Durations.orElse("health-interval", f.healthInterval, Duration.fromInputUnsafe(Registry.defaults.healthInterval))
+    const failureTimeout = yield* Durations.orElse("failure-timeout", f.failureTimeout, Duration.fromInputUnsafe(Registry.defaults.failureTimeout))
+    const registry = Registry.layerWith({ healthInterval, failureTimeout })
     return yield* Layer.launch(RegistryServer.layer({ host: f.host, port: f.port }).pipe(Layer.provide(registry))).pipe(
       Effect.catchTag("Unavailable", (e) => Effect.fail(new UserError({ message: e.message })))
     )

@@ -21,10 +21,10 @@ const startFastRegistry = Effect.gen(function*() {
     "127.0.0.1",
     "--port",
     "0",
-    "--health-interval-ms",
-    String(HEALTH_INTERVAL_MS),
-    "--failure-timeout-ms",
-    String(FAILURE_TIMEOUT_MS)
+    "--health-interval",
+    `${HEALTH_INTERVAL_MS}ms`,
+    "--failure-timeout",
+    `${FAILURE_TIMEOUT_MS}ms`
   ], { label: "dht-registry" })
   const [, address] = yield* proc.waitForStderr(REGISTRY_LISTENING, "15 seconds")
   return { proc, address: address! }
@@ -102,26 +102,26 @@ const registryWith = (args: ReadonlyArray<string>) =>
 describe.concurrent("dht-registry: bad health flags", () => {
   it.live("zero or negative intervals exit 1, naming the flag", () =>
     Effect.gen(function*() {
-      expectRejected(yield* registryWith(["--health-interval-ms", "0"]), /--health-interval-ms must be a positive integer/)
-      expectRejected(yield* registryWith(["--failure-timeout-ms", "-5"]), /--failure-timeout-ms must be a positive integer/)
+      expectRejected(yield* registryWith(["--health-interval", "0ms"]), /--health-interval must be a positive duration/)
+      expectRejected(yield* registryWith(["--failure-timeout", "0s"]), /--failure-timeout must be a positive duration/)
     }))
 
   it.live("a value too large for a timer exits 1", () =>
     Effect.gen(function*() {
-      expectRejected(yield* registryWith(["--failure-timeout-ms", "99999999999"]), /--failure-timeout-ms must be .*2147483647/)
+      expectRejected(yield* registryWith(["--failure-timeout", "99999999999ms"]), /--failure-timeout must be .*up to 24 days/)
     }))
 
-  it.live("a non-integer exits 1, naming the flag", () =>
+  it.live("a value that is not a duration exits 1, naming the flag", () =>
     Effect.gen(function*() {
-      expectRejected(yield* registryWith(["--health-interval-ms", "1.5"]), /--health-interval-ms/)
-      expectRejected(yield* registryWith(["--failure-timeout-ms", "soon"]), /--failure-timeout-ms/)
+      expectRejected(yield* registryWith(["--health-interval", "1.5"]), /--health-interval/)
+      expectRejected(yield* registryWith(["--failure-timeout", "soon"]), /--failure-timeout/)
     }))
 
   it.live("--help lists both flags", () =>
     Effect.gen(function*() {
       const r = yield* runBin("dht-registry", ["--help"], { timeout: "15 seconds" })
       expect(r.code, r.stderr).toBe(0)
-      expect(r.stdout).toMatch(/--health-interval-ms/)
-      expect(r.stdout).toMatch(/--failure-timeout-ms/)
+      expect(r.stdout).toMatch(/--health-interval/)
+      expect(r.stdout).toMatch(/--failure-timeout/)
     }))
 })
