@@ -6,7 +6,8 @@
  *    replicas of the range, which hold copies of it.
  * 2. Its own range is compared with each replica by bucket digests; the buckets that differ
  *    are pulled and pushed, so both sides end with the newest version of every key.
- * 3. Tombstones older than `tombstoneGrace` are collected.
+ * 3. Nodes that held copies of its range but left its replica set drop them.
+ * 4. Tombstones older than `tombstoneGrace` are collected.
  *
  * Moves are rate-limited to `repairRate` keys per second, so repair does not starve clients.
  * The round's progress and the count of keys confirmed at full copies feed the status RPC.
@@ -146,7 +147,8 @@ export const make = Effect.gen(function*() {
     replica: Membership.Member,
     start: Position.Position,
     end: Position.Position,
-    buckets: number
+    buckets: number,
+    pushing = true
   ) =>
     Effect.gen(function*() {
       const mine = yield* localDigest(start, end, buckets)
@@ -160,8 +162,9 @@ export const make = Effect.gen(function*() {
       for (const i of differing) {
         const [from, to] = Digest.bucketRange(i, start, end, buckets)
         yield* pull(replica, from, to)
-        yield* push(replica, from, to)
+        if (pushing) yield* push(replica, from, to)
       }
+      if (!pushing) return 0
       const after = Digest.differing(yield* localDigest(start, end, buckets), yield* peers.digest(replica.address, start, end, buckets))
       return after.reduce((n, i) => n + (mine.counts[i] ?? 0), 0)
     })
@@ -188,6 +191,44 @@ export const make = Effect.gen(function*() {
     replicated = now.self.id === start && Membership.next(now).id === end ? Math.max(0, owned - missing) : 0
   })
 
+  /**
+   * Nodes that held copies of this node's range but are no longer in its replica set (a join
+   * moved the set, or a write went out on an older view): first take anything newer they hold,
+   * then have them drop the range, so a stale copy can never come back after a delete.
+   */
+  const releaseFormer = Effect.gen(function*() {
+    const view = yield* membership.view
+    if (Option.isSome(view.incoming)) return
+    const start = view.self.id
+    const end = Membership.next(view).id
+    const replicas = Membership.replicaSet(view, config.replicas)
+    const current = new Set<bigint>(replicas.map((m) => m.id))
+    for (const member of replicas) {
+      if (!replication.contacted.has(member.id)) replication.contacted.set(member.id, { member })
+    }
+    if (Membership.holdsEverything(view, config.replicas)) return
+    const graceMs = Duration.toMillis(config.tombstoneGrace)
+    for (const [id, contact] of replication.contacted) {
+      const member = contact.member
+      if (current.has(id) || id === view.self.id) continue
+      const owned = yield* Effect.mapError(storage.count(start, end), storageError)
+      const result = yield* Effect.result(
+        syncReplica(member, start, end, Digest.bucketsFor(owned, start, end), false).pipe(
+          Effect.andThen(peers.releaseRange(member.address, start, end))
+        )
+      )
+      if (result._tag === "Success") {
+        replication.contacted.delete(id)
+        yield* Effect.logInfo(`${member.address} is no longer a replica of [${Position.toHex(start)}, ${Position.toHex(end)}); it dropped its copies`)
+      } else if (Date.now() - (contact.failingSince ??= Date.now()) > graceMs) {
+        // Past the grace period a stale copy could come back anyway; stop trying.
+        replication.contacted.delete(id)
+      } else {
+        yield* Effect.logDebug(`could not release former replica ${member.address}: ${result.failure.message}`)
+      }
+    }
+  })
+
   const collect = Effect.gen(function*() {
     const before = Version.fromMillis(Date.now() - Duration.toMillis(config.tombstoneGrace))
     const purged = yield* Effect.mapError(storage.purge(before), storageError)
@@ -199,6 +240,7 @@ export const make = Effect.gen(function*() {
     if (view.phase !== "ready") return
     yield* catchUp
     yield* antiEntropy
+    yield* releaseFormer
     yield* collect
   }).pipe(Effect.ensuring(Effect.sync(() => {
     current = undefined

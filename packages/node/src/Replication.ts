@@ -52,6 +52,11 @@ export interface Service {
   readonly version: () => Version.Version
   /** Signals that a replica missed a write; the repair loop then runs a round soon. */
   readonly missed: Queue.Queue<void>
+  /**
+   * Every node this node has sent its writes to. The repair loop tells those no longer in the
+   * replica set to drop their copies; `failingSince` is when that first failed.
+   */
+  readonly contacted: Map<bigint, { readonly member: Membership.Member; failingSince?: number }>
 }
 
 /** Replication of writes and reads. */
@@ -144,10 +149,12 @@ export const make = Effect.gen(function*() {
 
   const signalMissed = () => Effect.asVoid(Queue.offer(missed, undefined))
 
+  const contacted: Service["contacted"] = new Map()
   const write: Service["write"] = (view, entry) =>
     Effect.gen(function*() {
       const local = yield* store(storage.merge(entry))
       const replicas = Membership.replicaSet(view, config.replicas)
+      for (const member of replicas) if (!contacted.has(member.id)) contacted.set(member.id, { member })
       const needed = Math.min(config.writeQuorum, replicas.length + 1) - 1
       const answers = yield* quorum(
         replicas.map((member) => ({ member, call: peers.write(member.address, entry) })),
@@ -185,6 +192,7 @@ export const make = Effect.gen(function*() {
     read,
     accept,
     missed,
+    contacted,
     version: () => ({ hlc: hlc.next(), writer: self.id })
   } satisfies Service
 })
