@@ -29,11 +29,17 @@ const ringJson = (node: string) =>
   })
 
 const sumKeys = (ring: ReadonlyArray<{ readonly keys: number }>) => ring.reduce((n, s) => n + s.keys, 0)
+const sumOwned = (ring: ReadonlyArray<{ readonly ownedKeys: number }>) => ring.reduce((n, s) => n + s.ownedKeys, 0)
+
+/** Copies of each key: the nodes' default replica count (`--replicas`), or fewer in a smaller ring. */
+const REPLICAS = 3
+const copies = (nodes: number) => Math.min(REPLICAS, nodes)
 
 /**
  * Why `ring` is not (yet) exactly the ring of `addresses` in ring order holding `keys` keys, or
  * undefined when it is. Ring order: each entry's successor is the next entry, wrapping, and its
- * range ends where the next one starts.
+ * range ends where the next one starts. Keys: each is owned by exactly one node, and once repair
+ * has settled it is held by `copies` nodes (its owner and the owner's successors).
  */
 const ringProblem = (
   ring: ReadonlyArray<RingStatus.NodeStatus>,
@@ -52,7 +58,16 @@ const ringProblem = (
     }
     if (s.phase !== "ready") return `${s.address} is ${s.phase}`
   }
-  if (sumKeys(ring) !== keys) return `key counts ${ring.map((s) => s.keys).join("+")} sum to ${sumKeys(ring)}, expected ${keys}`
+  if (sumOwned(ring) !== keys) {
+    return `owned key counts ${ring.map((s) => s.ownedKeys).join("+")} sum to ${sumOwned(ring)}, expected ${keys}`
+  }
+  for (const s of ring) {
+    if (s.keys < s.ownedKeys) return `${s.address} holds ${s.keys} keys but owns ${s.ownedKeys}`
+  }
+  const held = keys * copies(ring.length)
+  if (sumKeys(ring) !== held) {
+    return `key counts ${ring.map((s) => s.keys).join("+")} sum to ${sumKeys(ring)}, expected ${held} (${keys} keys × ${copies(ring.length)} copies)`
+  }
   return undefined
 }
 
@@ -82,7 +97,10 @@ const eventually = <A, E extends { readonly message: string }, R>(
     )
   })
 
-/** Polls `ring --json` through `node` until it is exactly `addresses` in ring order with `keys` keys. */
+/**
+ * Polls `ring --json` through `node` until it is exactly `addresses` in ring order with `keys`
+ * keys, each owned once and fully replicated.
+ */
 const awaitRing = (node: string, addresses: ReadonlyArray<string>, keys: number, timeout: Duration.Input = "15 seconds") =>
   eventually(
     `the ring of ${addresses.length} nodes with ${keys} keys, seen from ${node}`,
@@ -113,6 +131,60 @@ const expectCleanFailure = (r: RunResult, says: RegExp) => {
   expect(r.stdout).not.toMatch(STACK_TRACE)
 }
 
+/** One row of the `ring` table, by column name. */
+interface RingRow {
+  readonly id: string
+  readonly address: string
+  readonly start: string
+  readonly end: string
+  /** Keys stored on the node, replicas included (the STORED column, formerly KEYS). */
+  readonly stored: number
+  /** Keys in the node's own range (the OWNED column), when the table has one. */
+  readonly owned: number | undefined
+  readonly phase: string
+}
+
+interface RingTable {
+  readonly rows: ReadonlyArray<RingRow>
+  /** The first line after the rows: the summary. */
+  readonly footer: string
+}
+
+/**
+ * Parses the table `dht-client ring` prints: a header, one row per node, then a summary. Cells
+ * are cut at the offsets of the column names in the header (the table is left-aligned), so
+ * columns may be added or moved; only ID, ADDRESS, RANGE, STORED (or KEYS), OWNED (if present)
+ * and PHASE are read. Returns why it does not parse.
+ */
+const parseRingTable = (stdout: string, nodes: number): RingTable | string => {
+  const lines = stdout.split("\n")
+  const header = lines[0] ?? ""
+  const columns = [...header.matchAll(/\S+/g)].map((m) => ({ name: m[0], at: m.index }))
+  const has = (name: string) => columns.some((c) => c.name === name)
+  const cell = (line: string, name: string) => {
+    const i = columns.findIndex((c) => c.name === name)
+    return line.slice(columns[i]!.at, columns[i + 1]?.at ?? line.length).trim()
+  }
+  const storedColumn = has("STORED") ? "STORED" : "KEYS"
+  for (const name of ["ID", "ADDRESS", "RANGE", storedColumn, "PHASE"]) {
+    if (!has(name)) return `no ${name} column in the header ${JSON.stringify(header)}`
+  }
+  if (lines.length < nodes + 2) return `${lines.length} lines, expected a header, ${nodes} rows and a summary`
+  const count = (s: string) => (/^\d+$/.test(s) ? Number(s) : undefined)
+  const rows: Array<RingRow> = []
+  for (const line of lines.slice(1, nodes + 1)) {
+    const range = /^\[([0-9a-f]{16}), ([0-9a-f]{16})\)$/.exec(cell(line, "RANGE"))
+    const stored = count(cell(line, storedColumn))
+    const owned = has("OWNED") ? count(cell(line, "OWNED")) : undefined
+    const address = cell(line, "ADDRESS")
+    if (range === null || stored === undefined || (has("OWNED") && owned === undefined) || !/^\d+\.\d+\.\d+\.\d+:\d+$/.test(address)) {
+      return `row ${JSON.stringify(line)} does not parse`
+    }
+    rows.push({ id: cell(line, "ID"), address, start: range[1]!, end: range[2]!, stored, owned, phase: cell(line, "PHASE") })
+  }
+  return { rows, footer: lines[nodes + 1]! }
+}
+
 const KEYS = 500
 const keyOf = (i: number) => `member-key-${i}`
 const valueOf = (i: number) => `value of ${i}: ${"x".repeat(i % 17)}`
@@ -134,9 +206,8 @@ describe.concurrent("membership", () => {
         (i) => writer.set(keyOf(i), valueOf(i)),
         { concurrency: 16, discard: true }
       )
-      const before = yield* awaitRing(a.address, all, KEYS)
-      // Every key is stored once, by the node whose range holds it.
-      for (const s of before) expect(s.ownedKeys, `${s.address} holds keys outside its range`).toBe(s.keys)
+      // Every key is owned once, and held by its owner and the owner's two successors.
+      yield* awaitRing(a.address, all, KEYS)
 
       // Readers hammer the three nodes that stay while the fourth leaves.
       const leaving = joined[1]!
@@ -195,9 +266,10 @@ describe.concurrent("membership", () => {
       )
       expect(values).toEqual(Array.from({ length: KEYS }, (_, i) => valueOf(i)))
 
+      // Three nodes and three copies: once repair has settled, every node holds every key.
       const after = yield* awaitRing(survivor, staying, KEYS)
       expect(after).toHaveLength(3)
-      for (const s of after) expect(s.ownedKeys, `${s.address} holds keys outside its range`).toBe(s.keys)
+      for (const s of after) expect(s.keys, `keys held by ${s.address}`).toBe(KEYS)
       yield* Effect.logInfo(`leave took ${leaveMillis} ms; ${stats.reads} reads, ${readsDuringLeave} during the leave`)
     }), 40_000)
 
@@ -210,35 +282,34 @@ describe.concurrent("membership", () => {
         discard: true
       })
 
-      const ROW = /^([0-9a-f]{16})\s+(\d+\.\d+\.\d+\.\d+:\d+)\s+\[([0-9a-f]{16}), ([0-9a-f]{16})\)\s+(\d+)\s+(\S+)$/
-      // The counts move while hand-offs settle, so poll until the total is what was written.
+      // Three nodes and three copies: once repair has settled, every node holds every key. The
+      // counts move while hand-offs and repair settle, so poll until they are there.
       const r = yield* eventually(
-        `ring table with ${written} keys`,
-        Effect.flatMap(dhtClient(["--registry", c.registry, "ring"]), (r) =>
-          r.code === 0 && r.stdout.endsWith(`3 nodes, ${written} keys\n`)
-            ? Effect.succeed(r)
-            : Effect.fail(new ProcessError({ message: `exit ${r.code}:\n${r.stdout}\n${r.stderr}` })))
+        `ring table with ${written} keys on every node`,
+        Effect.flatMap(dhtClient(["--registry", c.registry, "ring"]), (r) => {
+          const fail = (problem: string) => Effect.fail(new ProcessError({ message: `${problem}:\n${r.stdout}\n${r.stderr}` }))
+          const table = r.code === 0 ? parseRingTable(r.stdout, 3) : `exit ${r.code}`
+          if (typeof table === "string") return fail(table)
+          if (table.rows.some((row) => row.stored !== written || row.phase !== "ready")) {
+            return fail(`not every node is ready with ${written} keys stored`)
+          }
+          return Effect.succeed({ ...r, table })
+        })
       )
       expect(r.stderr).not.toMatch(STACK_TRACE)
-      const out = r.stdout.split("\n")
-      expect(out.at(-1)).toBe("")
-      expect(out).toHaveLength(6)
-      expect(out[0]).toMatch(/^ID\s+ADDRESS\s+RANGE\s+KEYS\b/)
-      const rows = out.slice(1, 4).map((line) => {
-        const m = ROW.exec(line)
-        expect(m, `row ${JSON.stringify(line)}`).not.toBeNull()
-        const [, id, address, start, end, keys, phase] = m!
-        return { id: id!, address: address!, start: start!, end: end!, keys: Number(keys), phase: phase! }
-      })
+      expect(r.stdout.endsWith("\n")).toBe(true)
+      const { footer, rows } = r.table
       expect(rows.map((row) => row.address).sort()).toEqual([...c.nodes].sort())
       for (const [i, row] of rows.entries()) {
         const next = rows[(i + 1) % rows.length]!
+        expect(row.id).toMatch(/^[0-9a-f]{16}$/)
         expect(row.start, `${row.address}'s range starts at its ID`).toBe(row.id)
         expect(row.end, `${row.address}'s range ends where the next one starts`).toBe(next.start)
         expect(row.phase).toBe("ready")
       }
-      expect(rows.reduce((n, row) => n + row.keys, 0)).toBe(written)
-      expect(out[4]).toBe(`3 nodes, ${written} keys`)
+      // Each key is owned by exactly one node, when the table shows ownership.
+      if (rows.every((row) => row.owned !== undefined)) expect(rows.reduce((n, row) => n + row.owned!, 0)).toBe(written)
+      expect(footer).toMatch(/^3 nodes\b/)
     }), 30_000)
 
   it.live("joining through an unreachable contact exits 1 quickly, naming the contact", () =>

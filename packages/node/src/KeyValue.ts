@@ -40,33 +40,34 @@ export const make = Effect.gen(function*() {
     if (Option.isSome(view.incoming)) {
       const incoming = view.incoming.value
       if (Interval.inHalfOpen(Position.position(key), incoming.start, incoming.end)) {
+        // The giver of a hand-off is about to drop the range: never write back to it.
         return incoming.kind === "handoff"
-          ? { sources: [incoming.from], needed: 1, all: true }
-          : { sources: replicas, needed: Math.min(1, replicas.length), all: true }
+          ? { sources: [incoming.from], needed: 1, all: true, repair: false }
+          : { sources: replicas, needed: Math.min(1, replicas.length), all: true, repair: true }
       }
     }
     // A write only needs the previous value for its reply; this node's copy is the one it has.
-    if (forWrite) return { sources: [], needed: 0, all: false }
+    if (forWrite) return { sources: [], needed: 0, all: false, repair: true }
     const others = replicas.slice(0, config.readQuorum - 1)
-    return { sources: others, needed: others.length, all: false }
+    return { sources: others, needed: others.length, all: false, repair: true }
   }
 
   const get = (view: Membership.View, key: Uint8Array) =>
     Effect.gen(function*() {
-      const { all, needed, sources } = sourcesOf(view, key, false)
-      const found = yield* replication.read(key, sources, { needed, all })
+      const { all, needed, repair, sources } = sourcesOf(view, key, false)
+      const found = yield* replication.read(key, sources, { needed, all, repair })
       if (sources.length === 0 && (yield* shouldCheck(config.readRepairChance))) {
         // Check the other copies after answering, and repair the stale ones.
         const replicas = Membership.replicaSet(view, config.replicas)
-        yield* replication.read(key, replicas, { needed: 0, all: true }).pipe(Effect.ignore, Effect.forkIn(scope))
+        yield* replication.read(key, replicas, { needed: 0, all: true, repair: true }).pipe(Effect.ignore, Effect.forkIn(scope))
       }
       return found
     })
 
   const write = (view: Membership.View, key: Uint8Array, value: Uint8Array | undefined) =>
     Effect.gen(function*() {
-      const { all, needed, sources } = sourcesOf(view, key, true)
-      const before = sources.length > 0 ? yield* replication.read(key, sources, { needed, all }) : Option.none<Entry>()
+      const { all, needed, repair, sources } = sourcesOf(view, key, true)
+      const before = sources.length > 0 ? yield* replication.read(key, sources, { needed, all, repair }) : Option.none<Entry>()
       const previous = yield* replication.write(view, { key, value, version: replication.version() })
       return newest([before, previous])
     })

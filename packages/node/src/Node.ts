@@ -55,7 +55,8 @@ export const make = Effect.gen(function*() {
   const address = config.advertise ?? advertised(config.host, server.port)
   const self: Membership.Member = { id: Position.nodeId(address), address }
 
-  const services = Layer.mergeAll(Router.layer, Repair.layer).pipe(
+  const services = Repair.layer.pipe(
+    Layer.provideMerge(Router.layer),
     Layer.provideMerge(KeyValue.layer),
     Layer.provideMerge(Replication.layer),
     Layer.provideMerge(Peers.layer),

@@ -6,19 +6,20 @@
  *    replicas of the range, which hold copies of it.
  * 2. Its own range is compared with each replica by bucket digests; the buckets that differ
  *    are pulled and pushed, so both sides end with the newest version of every key.
- * 3. Nodes that held copies of its range but left its replica set drop them.
+ * 3. Copies of ranges this node is no longer a replica of go to their owners and are dropped.
  * 4. Tombstones older than `tombstoneGrace` are collected.
  *
  * Moves are rate-limited to `repairRate` keys per second, so repair does not starve clients.
  * The round's progress and the count of keys confirmed at full copies feed the status RPC.
  */
-import { Position } from "@crustyring/ring"
+import { Interval, Position } from "@crustyring/ring"
 import { Context, Duration, Effect, Layer, Option, Queue, Schedule, Stream } from "effect"
 import * as Digest from "./Digest.ts"
 import * as Membership from "./Membership.ts"
 import { NodeConfig } from "./NodeConfig.ts"
 import { Peers } from "./Peers.ts"
 import { Replication, storageError } from "./Replication.ts"
+import { Router } from "./Router.ts"
 import { type Entry, Storage } from "./Storage.ts"
 import * as Version from "./Version.ts"
 
@@ -61,6 +62,7 @@ export const make = Effect.gen(function*() {
   const storage = yield* Storage
   const peers = yield* Peers
   const replication = yield* Replication
+  const router = yield* Router
 
   let current: { done: number; total: number; readonly started: number } | undefined
   let replicated = 0
@@ -192,41 +194,67 @@ export const make = Effect.gen(function*() {
   })
 
   /**
-   * Nodes that held copies of this node's range but are no longer in its replica set (a join
-   * moved the set, or a write went out on an older view): first take anything newer they hold,
-   * then have them drop the range, so a stale copy can never come back after a delete.
+   * Copies this node holds of ranges it is not a replica of: a join moved a replica set, a
+   * range was handed on, or a write went out on an older view. This node holds copies of
+   * `[p, next)`, where `p` is its `replicas - 1`-th predecessor; anything outside is handed to
+   * its owner (merged there by version) and then dropped, so a stale copy can never come back
+   * after a delete. The span must be the same in two rounds in a row, so a ring in motion
+   * drops nothing.
    */
-  const releaseFormer = Effect.gen(function*() {
+  let lastForeign: string | undefined
+  const dropForeign = Effect.gen(function*() {
     const view = yield* membership.view
-    if (Option.isSome(view.incoming)) return
-    const start = view.self.id
-    const end = Membership.next(view).id
-    const replicas = Membership.replicaSet(view, config.replicas)
-    const current = new Set<bigint>(replicas.map((m) => m.id))
-    for (const member of replicas) {
-      if (!replication.contacted.has(member.id)) replication.contacted.set(member.id, { member })
-    }
+    if (view.phase !== "ready" || Option.isSome(view.incoming) || Option.isNone(view.predecessor)) return
     if (Membership.holdsEverything(view, config.replicas)) return
-    const graceMs = Duration.toMillis(config.tombstoneGrace)
-    for (const [id, contact] of replication.contacted) {
-      const member = contact.member
-      if (current.has(id) || id === view.self.id) continue
-      const owned = yield* Effect.mapError(storage.count(start, end), storageError)
-      const result = yield* Effect.result(
-        syncReplica(member, start, end, Digest.bucketsFor(owned, start, end), false).pipe(
-          Effect.andThen(peers.releaseRange(member.address, start, end))
-        )
-      )
-      if (result._tag === "Success") {
-        replication.contacted.delete(id)
-        yield* Effect.logInfo(`${member.address} is no longer a replica of [${Position.toHex(start)}, ${Position.toHex(end)}); it dropped its copies`)
-      } else if (Date.now() - (contact.failingSince ??= Date.now()) > graceMs) {
-        // Past the grace period a stale copy could come back anyway; stop trying.
-        replication.contacted.delete(id)
-      } else {
-        yield* Effect.logDebug(`could not release former replica ${member.address}: ${result.failure.message}`)
-      }
+    let first = view.predecessor.value
+    for (let i = 1; i < config.replicas - 1; i++) {
+      const info = yield* peers.neighbors(first.address)
+      if (Option.isNone(info.predecessor)) return
+      first = info.predecessor.value
+      // Round the ring already: this node is a replica of every range.
+      if (first.id === view.self.id) return
     }
+    const start = Membership.next(view).id
+    const end = first.id
+    if (start === end || first.id === view.self.id) return
+    const span = `${start}:${end}`
+    if (span !== lastForeign) {
+      lastForeign = span
+      return
+    }
+    const held = (yield* localDigest(start, end, 1)).counts[0] ?? 0
+    if (held === 0) return
+    // Hand the entries over in ring order, one owner's range at a time.
+    let owner: { readonly member: Membership.Member; readonly end: Position.Position; readonly start: Position.Position } | undefined
+    let batch: Array<Entry> = []
+    const flush = Effect.suspend(() => {
+      if (!owner || batch.length === 0) return Effect.void
+      const out = batch
+      batch = []
+      return Effect.andThen(peers.push(owner.member.address, out), moved(out.length))
+    })
+    yield* storage.scan(start, end).pipe(
+      Stream.mapError(storageError),
+      throttled,
+      Stream.runForEach((entry) =>
+        Effect.gen(function*() {
+          const position = Position.position(entry.key)
+          if (!owner || !Interval.inHalfOpen(position, owner.start, owner.end)) {
+            yield* flush
+            const found = yield* router.findOwner(position, 0)
+            owner = { member: found.owner, start: found.owner.id, end: found.successor.id }
+          }
+          if (owner.member.id === view.self.id) return
+          batch.push(entry)
+          if (batch.length >= PUSH_BATCH) yield* flush
+        })
+      )
+    )
+    yield* flush
+    const dropped = yield* Effect.mapError(storage.removeRange(start, end), storageError)
+    yield* Effect.logInfo(
+      `handed ${dropped} entries of [${Position.toHex(start)}, ${Position.toHex(end)}) to their owners and dropped them: this node is no longer their replica`
+    )
   })
 
   const collect = Effect.gen(function*() {
@@ -240,7 +268,7 @@ export const make = Effect.gen(function*() {
     if (view.phase !== "ready") return
     yield* catchUp
     yield* antiEntropy
-    yield* releaseFormer
+    yield* dropForeign
     yield* collect
   }).pipe(Effect.ensuring(Effect.sync(() => {
     current = undefined

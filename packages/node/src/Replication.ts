@@ -39,12 +39,12 @@ export interface Service {
   /**
    * Reads `key` here and from `sources`; succeeds once `needed` sources have answered, or, with
    * `all`, once every source has answered or failed and at least `needed` answered. The newest
-   * version wins and is written back to stale copies, this node's included.
+   * version wins and is written back to this node's copy and, with `repair`, to stale sources.
    */
   readonly read: (
     key: Uint8Array,
     sources: ReadonlyArray<Membership.Member>,
-    options: { readonly needed: number; readonly all: boolean }
+    options: { readonly needed: number; readonly all: boolean; readonly repair: boolean }
   ) => Effect.Effect<Option.Option<Entry>, Errors.RpcError>
   /** Stores an entry that arrived from another node, unless a newer one is held. */
   readonly accept: (entry: Entry) => Effect.Effect<Merged, Errors.RpcError>
@@ -52,11 +52,6 @@ export interface Service {
   readonly version: () => Version.Version
   /** Signals that a replica missed a write; the repair loop then runs a round soon. */
   readonly missed: Queue.Queue<void>
-  /**
-   * Every node this node has sent its writes to. The repair loop tells those no longer in the
-   * replica set to drop their copies; `failingSince` is when that first failed.
-   */
-  readonly contacted: Map<bigint, { readonly member: Membership.Member; failingSince?: number }>
 }
 
 /** Replication of writes and reads. */
@@ -149,12 +144,10 @@ export const make = Effect.gen(function*() {
 
   const signalMissed = () => Effect.asVoid(Queue.offer(missed, undefined))
 
-  const contacted: Service["contacted"] = new Map()
   const write: Service["write"] = (view, entry) =>
     Effect.gen(function*() {
       const local = yield* store(storage.merge(entry))
       const replicas = Membership.replicaSet(view, config.replicas)
-      for (const member of replicas) if (!contacted.has(member.id)) contacted.set(member.id, { member })
       const needed = Math.min(config.writeQuorum, replicas.length + 1) - 1
       const answers = yield* quorum(
         replicas.map((member) => ({ member, call: peers.write(member.address, entry) })),
@@ -177,7 +170,7 @@ export const make = Effect.gen(function*() {
       if (Option.isSome(best)) {
         const entry = best.value
         if (newer(entry, local)) yield* accept(entry)
-        const stale = answers.filter((a) => newer(entry, a.value))
+        const stale = options.repair ? answers.filter((a) => newer(entry, a.value)) : []
         if (stale.length > 0) {
           yield* Effect.forEach(stale, (a) => Effect.ignore(peers.write(a.member.address, entry)), { concurrency: "unbounded" }).pipe(
             Effect.forkIn(scope, { startImmediately: true })
@@ -192,7 +185,6 @@ export const make = Effect.gen(function*() {
     read,
     accept,
     missed,
-    contacted,
     version: () => ({ hlc: hlc.next(), writer: self.id })
   } satisfies Service
 })

@@ -9,6 +9,7 @@ import type { Membership } from "@crustyring/node"
 import { Position, Ring } from "@crustyring/ring"
 import { Context, Effect, Layer, Option, Random } from "effect"
 import { TestCluster } from "../src/index.ts"
+import * as Placement from "./Placement.ts"
 
 const text = (b: Uint8Array): string => Buffer.from(b).toString("utf8")
 const bytes = (s: string): Uint8Array => Buffer.from(s, "utf8")
@@ -25,19 +26,18 @@ const clientOf = (address: string) => DhtClient.make({ nodes: [address] }, { rou
 /** The nodes of a cluster. These tests never stop a node, so that is all of them. */
 const nodesOf = (cluster: TestCluster.TestCluster): ReadonlyArray<TestCluster.ClusterNode> => [...cluster.nodes]
 
-/** Keys not stored on exactly their owner, described; empty when placement is right. */
-const misplaced = (nodes: ReadonlyArray<TestCluster.ClusterNode>) =>
-  Effect.map(holders(nodes), (found) =>
-    found.flatMap((at, i) => {
-      const owner = ownerOf(nodes, keyOf(i)).address
-      return at.length === 1 && at[0] === owner ? [] : [`${keyOf(i)}: owner ${owner}, stored on [${at.join(", ")}]`]
-    }))
-
 /** The owner of a key by the architecture's rule, over the given nodes. */
-const ownerOf = (nodes: ReadonlyArray<TestCluster.ClusterNode>, key: string): TestCluster.ClusterNode => {
-  const ring = Ring.make(nodes.map((n) => ({ id: n.node.self.id, node: n })))
-  return Ring.owner(ring, Position.position(bytes(key)))!.node
-}
+const ownerOf = (nodes: ReadonlyArray<TestCluster.ClusterNode>, key: string): TestCluster.ClusterNode =>
+  Placement.trueRing(nodes).owner(key)
+
+/** Every key 0..KEYS-1 (or `indices`) with its value. */
+const expectedOf = (indices: ReadonlyArray<number> = allKeys): Placement.Expected => ({
+  present: new Map(indices.map((i) => [keyOf(i), valueOf(i)]))
+})
+
+/** Waits until repair has settled: each key on exactly its owner and the owner's next two successors. */
+const settled = (nodes: ReadonlyArray<TestCluster.ClusterNode>, expected: Placement.Expected = expectedOf()) =>
+  Placement.eventually("each key on exactly its replica set", Placement.settledProblems(nodes, expected), "20 seconds")
 
 /** Writes keys 0..KEYS-1 through the cluster's client; each is new, so Set returns no previous value. */
 const writeKeys = (cluster: TestCluster.TestCluster) =>
@@ -70,19 +70,8 @@ const readEverywhere = (cluster: TestCluster.TestCluster, indices: ReadonlyArray
     return problems
   })
 
-/** Where each key is stored: the addresses of the nodes whose storage holds it. */
-const holders = (nodes: ReadonlyArray<TestCluster.ClusterNode>, indices: ReadonlyArray<number> = allKeys) =>
-  Effect.forEach(indices, (i) =>
-    Effect.map(
-      Effect.forEach(nodes, (n) => Effect.map(Effect.orDie(n.node.storage.get(bytes(keyOf(i)))), (v) => [n, v] as const)),
-      (found) => found.filter(([, v]) => Option.isSome(v)).map(([n]) => n.address)
-    ))
-
-const totalStored = (nodes: ReadonlyArray<TestCluster.ClusterNode>) =>
-  Effect.map(
-    Effect.forEach(nodes, (n) => Effect.orDie(n.node.storage.count(Position.make(0n), Position.make(0n)))),
-    (counts) => counts.reduce((a, b) => a + b, 0)
-  )
+/** Live keys stored on a node, replicas included. */
+const storedOn = (n: TestCluster.ClusterNode) => Effect.orDie(n.node.storage.count(Position.make(0n), Position.make(0n)))
 
 /** Checks that every node's successor and predecessor are the true ones by ID order. */
 const assertViewsConverged = (views: ReadonlyArray<Membership.View>) => {
@@ -122,23 +111,37 @@ layer(PopulatedLive, { excludeTestServices: true, timeout: "60 seconds" })("a 5-
       expect(yield* readEverywhere(cluster)).toEqual([])
     }))
 
-  it.effect("each key is stored on exactly its owner, and nowhere else", () =>
+  it.effect("each key is stored on its owner and the owner's next two successors, and nowhere else", () =>
     Effect.gen(function*() {
       const cluster = yield* Populated
       const nodes = cluster.nodes
-      expect(yield* misplaced(nodes)).toEqual([])
-      assert.strictEqual(yield* totalStored(nodes), KEYS)
-      // Per node, the count is exactly the keys it owns, and the keys are spread over several nodes.
+      // Right away: every owner holds its keys, and each key is owned exactly once.
+      Placement.noProblems("placement", yield* Placement.placementProblems(nodes, expectedOf()))
+      // Once the background copies have landed: three copies of each key, on its replica set.
+      yield* settled(nodes)
+      // Per node, the count is exactly the keys it is a replica of, and the keys are spread over
+      // several owners.
+      const ring = Placement.trueRing(nodes)
       const owned = new Map<string, number>()
+      const held = new Map<string, number>()
       for (const i of allKeys) {
-        const o = ownerOf(nodes, keyOf(i)).address
+        const o = ring.owner(keyOf(i)).address
         owned.set(o, (owned.get(o) ?? 0) + 1)
+        for (const r of ring.replicaSet(keyOf(i))) held.set(r.address, (held.get(r.address) ?? 0) + 1)
       }
+      let total = 0
       for (const n of nodes) {
-        const count = yield* Effect.orDie(n.node.storage.count(Position.make(0n), Position.make(0n)))
-        assert.strictEqual(count, owned.get(n.address) ?? 0, `keys stored on ${n.address}`)
+        const count = yield* storedOn(n)
+        assert.strictEqual(count, held.get(n.address) ?? 0, `keys stored on ${n.address}`)
+        total += count
       }
+      assert.strictEqual(total, KEYS * Placement.DEFAULT_REPLICAS, "three copies of every key")
       assert.isAtLeast(owned.size, 2)
+      // The status walk agrees: each key owned once, three copies in all.
+      const statuses = yield* (yield* cluster.client()).ring()
+      assert.strictEqual(statuses.reduce((a, s) => a + s.ownedKeys, 0), KEYS)
+      assert.strictEqual(statuses.reduce((a, s) => a + s.keys, 0), KEYS * Placement.DEFAULT_REPLICAS)
+      for (const s of statuses) assert.strictEqual(s.ownedKeys, owned.get(s.address) ?? 0, `keys owned by ${s.address}`)
     }))
 
   it.effect("a query reports its hops: 0 through the owner, at least 1 through any other node", () =>
@@ -213,6 +216,7 @@ describe("cluster", () => {
     Effect.gen(function*() {
       const cluster = yield* TestCluster.make({ nodes: 5 })
       yield* writeKeys(cluster)
+      yield* settled(nodesOf(cluster))
       const before = [...cluster.nodes]
       let moved = 0
       // A new node's range is random; add nodes until one has taken over at least one key (almost
@@ -222,30 +226,34 @@ describe("cluster", () => {
         const joined = yield* cluster.addNode()
         const now = nodesOf(cluster)
         assert.lengthOf(now, previous.length + 1)
-        const mine = allKeys.filter((i) => ownerOf(now, keyOf(i)) === joined)
+        const ring = Placement.trueRing(now)
+        const mine = allKeys.filter((i) => ring.owner(keyOf(i)) === joined)
         const prevOwner = new Map(mine.map((i) => [i, ownerOf(previous, keyOf(i))]))
+        // The join returns once the hand-off is complete: the new node holds its range, and the
+        // previous owner, which precedes it and so is not one of its replicas, has let it go.
         for (const i of mine) {
           const key = bytes(keyOf(i))
           const here = yield* Effect.orDie(joined.node.storage.get(key))
           assert.strictEqual(Option.map(here, text).pipe(Option.getOrUndefined), valueOf(i), `${keyOf(i)} on the new node`)
           const old = prevOwner.get(i)!
           assert.notStrictEqual(old, joined)
-          const left = yield* Effect.orDie(old.node.storage.get(key))
+          assert.notInclude(ring.replicaSet(keyOf(i)), old)
+          const left = yield* Effect.orDie(old.node.storage.lookup(key))
           assert.isTrue(Option.isNone(left), `${keyOf(i)} released by its previous owner ${old.address}`)
         }
-        // Nothing else moved onto the new node.
-        const count = yield* Effect.orDie(joined.node.storage.count(Position.make(0n), Position.make(0n)))
-        assert.strictEqual(count, mine.length)
+        Placement.noProblems("placement right after the join", yield* Placement.placementProblems(now, expectedOf()))
+        // Repair then copies the ranges the new node replicates onto it, and drops the copies of
+        // the nodes it displaced from replica sets: nothing else is stored on the new node.
+        yield* settled(now)
+        const replicaOf = allKeys.filter((i) => ring.replicaSet(keyOf(i)).includes(joined)).length
+        assert.strictEqual(yield* storedOn(joined), replicaOf)
         moved += mine.length
         assertViewsConverged(yield* viewsOf(now))
       }
       assert.isAbove(moved, 0, "some keys changed owner")
       assert.isAbove(cluster.nodes.length, before.length)
 
-      // Still every key exactly once, on its owner, and readable from every node old and new.
-      const nodes = nodesOf(cluster)
-      expect(yield* misplaced(nodes)).toEqual([])
-      assert.strictEqual(yield* totalStored(nodes), KEYS)
+      // Still every key on its replica set, and readable from every node old and new.
       expect(yield* readEverywhere(cluster)).toEqual([])
     }))
 
@@ -259,14 +267,8 @@ describe("cluster", () => {
       const client = yield* cluster.client()
       yield* Effect.forEach(some, (i) => client.set(keyOf(i), valueOf(i)), { concurrency: 32, discard: true })
       expect(yield* readEverywhere(cluster, some)).toEqual([])
-      const found = yield* holders(cluster.nodes, some)
-      const wrong = found.flatMap((at, j) => {
-        const key = keyOf(some[j]!)
-        const owner = ownerOf(cluster.nodes, key).address
-        return at.length === 1 && at[0] === owner ? [] : [`${key}: owner ${owner}, stored on [${at.join(", ")}]`]
-      })
-      expect(wrong).toEqual([])
-      assert.strictEqual(yield* totalStored(cluster.nodes), some.length)
+      Placement.noProblems("placement", yield* Placement.placementProblems(cluster.nodes, expectedOf(some)))
+      yield* settled(cluster.nodes, expectedOf(some))
     }))
 
   it.live("a single node owns everything and answers with 0 hops", () =>

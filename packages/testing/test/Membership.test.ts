@@ -2,7 +2,9 @@
  * Membership changes under load, on a real in-process cluster (registry + nodes over loopback
  * gRPC): simultaneous joins, churn, a graceful leave and a join hand-off while clients read and
  * write, and joins that must be refused. Placement is checked against the architecture's
- * ownership rule, computed here with the reference `Ring` from @crustyring/ring.
+ * ownership and replication rules, computed with the reference `Ring` from @crustyring/ring (see
+ * `Placement.ts`): each owner holds the last acknowledged value at once, and once repair has
+ * settled every key is on exactly its owner and the owner's next `replicas - 1` successors.
  *
  * Random choices come from a seeded generator; each test prints its seed, and
  * `MEMBERSHIP_SEED=<seed>` replays the choices (node IDs still depend on the ports the OS hands
@@ -13,8 +15,9 @@ import { type ClientError, DhtClient } from "@crustyring/client"
 import { Node } from "@crustyring/node"
 import { Address } from "@crustyring/protocol"
 import { Position, Ring } from "@crustyring/ring"
-import { Duration, Effect, Fiber, Option, Ref, Schedule, Stream } from "effect"
+import { Effect, Fiber, Option, Ref, Schedule, Stream } from "effect"
 import { TestCluster } from "../src/index.ts"
+import { eventually, noProblems, placementProblems, settledProblems } from "./Placement.ts"
 
 type ClusterNode = TestCluster.ClusterNode
 type Client = DhtClient.Service
@@ -22,7 +25,6 @@ type Client = DhtClient.Service
 const text = (b: Uint8Array): string => Buffer.from(b).toString("utf8")
 const bytes = (s: string): Uint8Array => Buffer.from(s, "utf8")
 const range = (n: number): ReadonlyArray<number> => Array.from({ length: n }, (_, i) => i)
-const ALL = Position.make(0n)
 
 /** A client that talks to exactly one node. */
 const clientOf = (address: string) => DhtClient.make({ nodes: [address] })
@@ -61,14 +63,6 @@ const ownerIn = (nodes: ReadonlyArray<ClusterNode>) => {
   return (key: string): ClusterNode => Ring.owner(ring, Position.position(bytes(key)))!.node
 }
 
-/** Fails the test with the first few problems when there are any. */
-const noProblems = (what: string, problems: ReadonlyArray<string>) =>
-  assert.strictEqual(
-    problems.length,
-    0,
-    `${what}: ${problems.length} problem(s):\n  ${problems.slice(0, 25).join("\n  ")}`
-  )
-
 /**
  * Where the running nodes' views differ from the true ring: each node must be ready, done
  * receiving, and point at its true successor and predecessor by ID order.
@@ -89,62 +83,6 @@ const ringProblems = (cluster: TestCluster.TestCluster) =>
       const p = Option.getOrUndefined(v.predecessor)?.address
       if (p !== pred?.address) problems.push(`${me}: predecessor ${p ?? "none"}, should be ${pred?.address ?? "none"}`)
     }
-    return problems
-  })
-
-/**
- * Polls `check` every 50 ms until it reports no problem; fails with the last problems after
- * `timeout`. Returns how long it took.
- */
-const eventually = <E, R>(what: string, check: Effect.Effect<ReadonlyArray<string>, E, R>, timeout: Duration.Input = "15 seconds") =>
-  Effect.gen(function*() {
-    const started = Date.now()
-    let last: ReadonlyArray<string> = []
-    const done = yield* check.pipe(
-      Effect.map((problems) => {
-        last = problems
-        return problems.length === 0
-      }),
-      Effect.repeat({ schedule: Schedule.spaced("50 millis"), until: (ok) => ok }),
-      Effect.timeoutOption(timeout)
-    )
-    if (Option.isNone(done)) noProblems(`${what} (not reached within ${Duration.format(Duration.fromInputUnsafe(timeout))})`, last)
-    return Date.now() - started
-  })
-
-/**
- * Scans every node's storage against `expected` (key -> value): each expected key must be
- * stored exactly once, on its owner, with its value; nothing else may be stored anywhere; and
- * the nodes' counts must sum to the number of expected keys.
- */
-const placementProblems = (nodes: ReadonlyArray<ClusterNode>, expected: ReadonlyMap<string, string>) =>
-  Effect.gen(function*() {
-    const owner = ownerIn(nodes)
-    const problems: Array<string> = []
-    const holders = new Map<string, Array<string>>()
-    let total = 0
-    for (const n of nodes) {
-      const entries = yield* Effect.orDie(Stream.runCollect(n.node.storage.scan(ALL, ALL)))
-      const count = yield* Effect.orDie(n.node.storage.count(ALL, ALL))
-      if (count !== entries.length) problems.push(`${n.address}: count says ${count}, scan found ${entries.length}`)
-      total += count
-      for (const e of entries) {
-        const key = text(e.key)
-        const at = holders.get(key) ?? []
-        at.push(n.address)
-        holders.set(key, at)
-        const want = expected.get(key)
-        if (want === undefined) problems.push(`${key} is stored on ${n.address} but should not exist`)
-        else if (text(e.value) !== want) problems.push(`${key} on ${n.address} is ${text(e.value)}, last acknowledged ${want}`)
-        const o = owner(key)
-        if (o !== n) problems.push(`${key} is on ${n.address}, but its owner is ${o.address}`)
-      }
-    }
-    for (const key of expected.keys()) {
-      if (!holders.has(key)) problems.push(`${key} is stored nowhere (owner ${owner(key).address})`)
-    }
-    for (const [key, at] of holders) if (at.length > 1) problems.push(`${key} is stored on ${at.length} nodes: ${at.join(", ")}`)
-    if (total !== expected.size) problems.push(`nodes store ${total} keys in all, expected ${expected.size}`)
     return problems
   })
 
@@ -400,7 +338,7 @@ const populate = (client: Client, keys: ReadonlyArray<string>, record: (key: str
 // ---------------------------------------------------------------------------------------------
 
 describe("membership", () => {
-  it.live("eight nodes joining at once, under writes, converge with every key on its owner", () =>
+  it.live("eight nodes joining at once, under writes, converge with every key on its owner and replicas", () =>
     Effect.gen(function*() {
       const cluster = yield* TestCluster.make({ nodes: 1 })
       const first = cluster.nodes[0]!
@@ -488,8 +426,10 @@ describe("membership", () => {
       const someNode = pick(prng(seedFor("concurrent joins")), running)
       const nodeClient = yield* clientOf(someNode.address)
       noProblems(`reads through ${someNode.address}`, yield* readProblems(someNode.address, nodeClient, expected))
-      // Each key exactly on its owner, and nothing else anywhere.
-      noProblems("placement", yield* placementProblems(running, expected))
+      // Each key on its owner at once, and on exactly its replica set once repair has settled.
+      noProblems("placement", yield* placementProblems(running, { present: expected }))
+      const settledMs = yield* eventually("replicas settle", settledProblems(running, { present: expected }), "30 seconds")
+      console.log(`[concurrent joins] replicas settled ${settledMs} ms after the placement check`)
       // The registry lists the nodes that joined through it (a node joined through a peer never
       // registers).
       const fresh = yield* cluster.client()
@@ -546,7 +486,8 @@ describe("membership", () => {
       const running = yield* cluster.running
       assert.lengthOf(running, 4)
       noProblems("final reads", yield* readProblems("final", client, load.present()))
-      noProblems("final placement", yield* placementProblems(running, load.present()))
+      noProblems("final placement", yield* placementProblems(running, { present: load.present() }))
+      yield* eventually("replicas settle after churn", settledProblems(running, { present: load.present() }), "30 seconds")
     }), 60_000)
 
   it.live("a graceful leave under traffic hands every key to the predecessor", () =>
@@ -563,8 +504,11 @@ describe("membership", () => {
       const leaving = pick(rand, before.slice(1))
       const ring = Ring.make(before.map((n) => ({ id: n.node.self.id, node: n })))
       const predecessor = Ring.predecessor(ring, leaving.node.self.id)!.node
-      const onLeaving = (yield* Effect.orDie(Stream.runCollect(leaving.node.storage.scan(ALL, ALL)))).map((e) => text(e.key))
-      assert.isAbove(onLeaving.length, 0, "the leaving node holds keys")
+      const successor = Ring.successor(ring, leaving.node.self.id)!.node
+      // The keys the leaving node owns; it also holds copies of its predecessors' ranges.
+      const onLeaving = (yield* Effect.orDie(Stream.runCollect(leaving.node.storage.scan(leaving.node.self.id, successor.node.self.id))))
+        .map((e) => text(e.key))
+      assert.isAbove(onLeaving.length, 0, "the leaving node owns keys")
 
       const fiber = yield* load.start
       yield* Effect.sleep("300 millis")
@@ -591,7 +535,7 @@ describe("membership", () => {
         }
       }
       noProblems(`keys of ${leaving.address} on its predecessor ${predecessor.address}`, moved)
-      noProblems("placement", yield* placementProblems(running, present))
+      noProblems("placement", yield* placementProblems(running, { present }))
       noProblems("reads", yield* readProblems("after leave", client, present))
 
       // Nobody points at the departed node, and the views converge.
@@ -604,30 +548,38 @@ describe("membership", () => {
           ]))
       )
       yield* eventually("ring converges after the leave", ringProblems(cluster))
+      // Repair restores three copies of every key on the four nodes left.
+      yield* eventually("replicas settle after the leave", settledProblems(running, { present }), "30 seconds")
 
-      // The status walk lists exactly the running nodes, in ring order, with every key once. It
-      // uses a client made now: a client made before the leave may start its walk at the departed
-      // node (see the known client bug below).
+      // The status walk lists exactly the running nodes, in ring order, each key owned once and
+      // held three times. It uses a client made now: a client made before the leave may start its
+      // walk at the departed node (see the known client bug below).
       const statuses = yield* (yield* cluster.client()).ring()
       const sorted = [...running].sort((a, b) => (a.node.self.id < b.node.self.id ? -1 : 1))
       const start = sorted.findIndex((n) => n.address === statuses[0]?.address)
       assert.isAtLeast(start, 0, `the walk starts at a running node: ${statuses[0]?.address}`)
       const inRingOrder = [...sorted.slice(start), ...sorted.slice(0, start)]
+      const owner = ownerIn(running)
       expect(statuses.map((s) => s.address)).toEqual(inRingOrder.map((n) => n.address))
       statuses.forEach((s, i) => {
         const next = inRingOrder[(i + 1) % inRingOrder.length]!
         assert.strictEqual(s.phase, "ready")
         assert.strictEqual(s.range.start, Position.toHex(inRingOrder[i]!.node.self.id), `range start of ${s.address}`)
         assert.strictEqual(s.range.end, Position.toHex(next.node.self.id), `range end of ${s.address}`)
-        assert.strictEqual(s.keys, s.ownedKeys, `${s.address} stores only keys it owns`)
+        const owns = [...present.keys()].filter((k) => owner(k) === inRingOrder[i]).length
+        assert.strictEqual(s.ownedKeys, owns, `keys owned by ${s.address}`)
       })
-      assert.strictEqual(statuses.reduce((a, s) => a + s.keys, 0), present.size)
+      assert.strictEqual(statuses.reduce((a, s) => a + s.ownedKeys, 0), present.size, "each key is owned once")
+      assert.strictEqual(statuses.reduce((a, s) => a + s.keys, 0), present.size * 3, "each key is held three times")
     }), 60_000)
 
   it.live("writes and deletes during a join hand-off are neither lost nor left on the wrong node", () =>
     Effect.gen(function*() {
       const rand = prng(seedFor("join hand-off"))
-      const cluster = yield* TestCluster.make({ nodes: 2 })
+      // One copy per key: with three nodes and three replicas every node would hold every key,
+      // and this test is about the hand-off between owners. The churn and concurrent-join tests
+      // cover hand-offs under replication.
+      const cluster = yield* TestCluster.make({ nodes: 2, config: { replicas: 1, writeQuorum: 1 } })
       const client = yield* cluster.client()
       const keys = range(22_000).map((i) => `handoff-${i}`)
       const load = yield* makeLoad(client, { workers: 32, keys, writes: 0.8, deletes: 0.4, rand })
@@ -680,7 +632,10 @@ describe("membership", () => {
 
       const present = load.present()
       const deleted = load.deleted()
-      noProblems("placement after the hand-off", yield* placementProblems(running, present))
+      // Each key, and each tombstone, on its owner alone.
+      const expected = { present, deleted, replicas: 1 }
+      noProblems("placement after the hand-off", yield* placementProblems(running, expected))
+      noProblems("settled placement after the hand-off", yield* settledProblems(running, expected))
       noProblems("reads after the hand-off", yield* readProblems("after join", client, present, deleted))
       yield* eventually("ring converges after the join", ringProblems(cluster))
     }), 60_000)
