@@ -3,7 +3,7 @@
  * through any live node (`--join`), or starts a new ring with neither.
  */
 import { Address } from "@crustyring/protocol"
-import { Bootstrap, Node, NodeConfig, Storage } from "@crustyring/node"
+import { Bootstrap, DurableStorage, Node, NodeConfig, Storage } from "@crustyring/node"
 import { Config, Effect, Layer, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import * as Durations from "./Durations.ts"
@@ -62,7 +62,22 @@ const flags = {
     Flag.withDescription("Most keys per second moved by repair and re-replication (default 10000)"),
     Flag.withDefault(NodeConfig.defaults.repairRate)
   ),
-  tombstoneGrace: Durations.flag("tombstone-grace", "How long deletes are remembered so every replica learns them (default 1h)")
+  tombstoneGrace: Durations.flag("tombstone-grace", "How long deletes are remembered so every replica learns them (default 1h)"),
+  dataDir: Flag.String("data-dir").pipe(
+    Flag.withDescription("Keep data on disk in this directory, across crashes and restarts (default: in memory only; env DHT_DATA_DIR)"),
+    Flag.withFallbackConfig(Config.String("DHT_DATA_DIR")),
+    Flag.optional
+  ),
+  durability: Flag.Literals("durability", ["sync", "async"]).pipe(
+    Flag.withDescription(
+      "With --data-dir: sync acknowledges a write once it is fsynced; async once committed, fsynced just after (default sync)"
+    ),
+    Flag.withDefault("sync" as const)
+  ),
+  forceId: Flag.Boolean("force-id").pipe(
+    Flag.withDescription("With --data-dir: take over a data directory that belongs to another node address"),
+    Flag.withDefault(false)
+  )
 }
 
 const address = (flag: string, value: string) =>
@@ -110,6 +125,22 @@ export const command = Command.make("dht", flags, (f) =>
     }
     const invalid = NodeConfig.validate(settings)
     if (invalid !== undefined) return yield* new UserError({ message: flagNames(invalid) })
+    if (Option.isNone(f.dataDir) && (f.forceId || f.durability !== "sync")) {
+      return yield* new UserError({ message: "--durability and --force-id need --data-dir" })
+    }
+    if (Option.isSome(f.dataDir) && port === 0 && advertise === undefined) {
+      return yield* new UserError({
+        message: "--data-dir needs a fixed address: give --port (not 0) or --advertise, so the node gets its ring ID and data back after a restart"
+      })
+    }
+    const storage = Option.isSome(f.dataDir)
+      ? DurableStorage.layer({
+        dir: f.dataDir.value,
+        address: advertise ?? Node.advertised(f.host, port),
+        durability: f.durability,
+        forceId: f.forceId
+      })
+      : Storage.layerMemory
     const bootstrap = Option.isSome(f.registry)
       ? Bootstrap.layerRegistry(yield* address("registry", f.registry.value))
       : Option.isSome(f.join)
@@ -119,11 +150,14 @@ export const command = Command.make("dht", flags, (f) =>
       Layer.provide(Layer.mergeAll(
         NodeConfig.layer(settings),
         bootstrap,
-        Storage.layerMemory
+        storage
       ))
     )
     yield* Effect.logInfo(`starting node on ${f.host}:${port}`)
     return yield* Layer.launch(node).pipe(
-      Effect.catchTag("StartError", (e) => Effect.fail(new UserError({ message: e.message })))
+      Effect.catchTags({
+        StartError: (e) => Effect.fail(new UserError({ message: e.message })),
+        DataDirError: (e) => Effect.fail(new UserError({ message: e.message }))
+      })
     )
   })).pipe(Command.withDescription("Run a Crusty Ring DHT node. Stops gracefully on SIGINT or SIGTERM."))

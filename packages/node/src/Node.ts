@@ -41,7 +41,8 @@ export class StartError extends Schema.TaggedError<StartError>()("StartError", {
 /** The running node of this scope. */
 export class DhtNode extends Context.Service<DhtNode, RunningNode>()("@crustyring/node/DhtNode") {}
 
-const advertised = (host: string, port: number): Address.Address => {
+/** The address a node advertises when none is given: `host:port`, with 127.0.0.1 for a wildcard host. */
+export const advertised = (host: string, port: number): Address.Address => {
   const wildcard = host === "0.0.0.0" || host === "::" || host === ""
   return Address.unsafeMake(`${wildcard ? "127.0.0.1" : host}:${port}`)
 }

@@ -4,6 +4,7 @@
  */
 export * as Bootstrap from "./Bootstrap.ts"
 export * as DhtServer from "./DhtServer.ts"
+export * as DurableStorage from "./DurableStorage.ts"
 export * as Fingers from "./Fingers.ts"
 export * as Handoff from "./Handoff.ts"
 export * as InFlight from "./InFlight.ts"
