@@ -7,6 +7,7 @@
  *   d. key balance over node IDs (pure ring math, no servers)
  *   e. join transfer: a second node joining a node that holds 100,000 keys
  *   f. memory of one node holding 100,000 keys, vs the bare server (clean child processes)
+ *   g. one node on the memory store vs --data-dir (LMDB) under --durability sync and async
  *
  * Each section prints an aligned table; the run writes `bench-results.json` at the repo root
  * and prints the same JSON as the last stdout line.
@@ -50,12 +51,13 @@
  *      (3.7x); heapUsed + arrayBuffers 615 vs 266 B/key (2.3x)
  */
 import type { DhtClient } from "@crustyring/client"
-import type { Wire } from "@crustyring/protocol"
+import { DurableStorage } from "@crustyring/node"
+import { Address, type Wire } from "@crustyring/protocol"
 import { Position } from "@crustyring/ring"
 import { TestCluster } from "@crustyring/testing"
 import { Duration, Effect, Exit, Option, Schedule, Scope } from "effect"
 import { spawn } from "node:child_process"
-import { writeFileSync } from "node:fs"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import * as os from "node:os"
 import { performance } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
@@ -69,7 +71,7 @@ import { fmt, header, mean, median, percentile, round, table } from "./stats.ts"
 // ---------------------------------------------------------------------------------------------
 
 const QUICK = process.env.BENCH_QUICK === "1"
-const ONLY = new Set((process.env.BENCH_ONLY ?? "abcdef").toLowerCase().split(""))
+const ONLY = new Set((process.env.BENCH_ONLY ?? "abcdefg").toLowerCase().split(""))
 const REPS = QUICK ? 1 : 3
 const WARMUP_MS = QUICK ? 500 : 1000
 const WINDOW_MS = QUICK ? 2000 : 5000
@@ -619,6 +621,67 @@ const machine = {
   loadAvgAtStart: os.loadavg().map((x) => round(x, 2))
 }
 
+// ---------------------------------------------------------------------------------------------
+// g. Storage: one node on the memory store vs the durable store under each durability policy
+// ---------------------------------------------------------------------------------------------
+
+const sectionG = async () => {
+  header("g. One node: memory store vs --data-dir (LMDB) with --durability sync and async")
+  const stores = ["memory", "durable sync", "durable async"] as const
+  const runs: Record<(typeof stores)[number], Array<Load.ChildResult>> = { memory: [], "durable sync": [], "durable async": [] }
+  for (let rep = 0; rep < REPS; rep++) {
+    for (const store of rep % 2 === 0 ? stores : [...stores].reverse()) {
+      const dir = mkdtempSync(`${os.tmpdir()}/crusty-bench-`)
+      try {
+        await withScope(async (run) => {
+          const storage = store === "memory"
+            ? undefined
+            : DurableStorage.layer({
+              dir,
+              // The directory is fresh each run, so any address will do; the node takes a free port.
+              address: Address.unsafeMake("127.0.0.1:1"),
+              forceId: true,
+              durability: store === "durable sync" ? "sync" : "async"
+            })
+          const c = await run(cluster({ nodes: 1, registry: false, ...(storage ? { storage } : {}) }))
+          runs[store].push(await Load.child(c.nodes[0]!.address, {
+            concurrency: CONCURRENCY,
+            keys: KEYS,
+            valueBytes: VALUE_BYTES,
+            warmupMs: WARMUP_MS,
+            durationMs: WINDOW_MS
+          }))
+        })
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
+    }
+  }
+  const rows: Array<Array<string>> = []
+  const json: Record<string, unknown> = {}
+  for (const op of ["set", "get"] as const) {
+    const base = median(runs.memory.map((r) => r[op].opsPerSec))
+    for (const store of stores) {
+      const rs = runs[store].map((r) => r[op])
+      const ops = median(rs.map((r) => r.opsPerSec))
+      const entry = {
+        opsPerSec: round(ops, 0),
+        p50Ms: round(median(rs.map((r) => r.p50)), 3),
+        p99Ms: round(median(rs.map((r) => r.p99)), 3),
+        serverCpuUsPerOp: round(median(rs.map((r) => r.serverCpuUsPerOp)), 1),
+        errors: rs.reduce((a, r) => a + r.errors, 0),
+        vsMemory: round(ops / base, 3)
+      }
+      json[`${op} ${store}`] = entry
+      rows.push([op === "set" ? "Set" : "Get", store, fmt(entry.opsPerSec), fmt(entry.p50Ms, 2), fmt(entry.p99Ms, 2), fmt(entry.serverCpuUsPerOp, 1), `${fmt(entry.vsMemory, 2)}x`, String(entry.errors)])
+    }
+  }
+  console.log(table(["op", "store", "ops/s", "p50 ms", "p99 ms", "CPU us/op", "ops/s vs memory", "errors"], rows))
+  console.log(`${CONCURRENCY} in flight, ${VALUE_BYTES} B values, ${fmt(KEYS)} keys, one node (replica set of one), medians of ${REPS}.`)
+  console.log("sync: a Set is acknowledged after its LMDB commit is fsynced. async: after the commit; the fsync follows.")
+  return { stores: json, reps: REPS, concurrency: CONCURRENCY, valueBytes: VALUE_BYTES }
+}
+
 const started = now()
 console.log(`Crusty Ring benchmarks: ${machine.cpu}, ${machine.cpus} CPUs, ${machine.totalMemoryGB} GB, Node ${machine.node}, ${machine.date}`)
 console.log(`Load average at start: ${machine.loadAvgAtStart.join(" ")}${machine.loadAvgAtStart[0]! > 0.5 ? " (other work is running: expect noise)" : ""}`)
@@ -641,6 +704,7 @@ await timed("c", sectionC)
 await timed("d", sectionD)
 await timed("e", sectionE)
 await timed("f", sectionF)
+await timed("g", sectionG)
 
 const totalSeconds = round((now() - started) / 1000, 1)
 console.log(`\nTotal: ${fmt(totalSeconds, 1)} s`)
@@ -653,7 +717,7 @@ const results = {
   sectionLoadAvg: loadAvg,
   ...sections
 }
-const complete = [..."abcdef"].every((s) => ONLY.has(s)) && !QUICK
+const complete = [..."abcdefg"].every((s) => ONLY.has(s)) && !QUICK
 if (complete) writeFileSync(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`)
 else console.log(`(partial or quick run: ${RESULTS_FILE} not written)`)
 console.log(JSON.stringify(results))

@@ -35,11 +35,15 @@ export interface Options {
   readonly config?: Partial<NodeConfig.Settings>
   /** Log level of the nodes. @default "Error", or $CRUSTY_LOG_LEVEL */
   readonly logLevel?: LogLevel.LogLevel
+  /** Storage of every node, e.g. `DurableStorage.layer(...)`. @default the memory store */
+  readonly storage?: Layer.Layer<Storage.Storage, { readonly message: string }>
 }
 
 /** Options of one added node. */
 export interface AddOptions {
   readonly config?: Partial<NodeConfig.Settings>
+  /** Storage of this node. @default the cluster's */
+  readonly storage?: Layer.Layer<Storage.Storage, { readonly message: string }>
   readonly via?: "registry" | "peer"
   readonly contact?: string
 }
@@ -100,12 +104,13 @@ export const make = (options: Options = {}): Effect.Effect<TestCluster, Node.Sta
           Layer.provide(Layer.mergeAll(
             NodeConfig.layer({ ...options.config, ...config, host: "127.0.0.1", port: 0 }),
             bootstrap,
-            Storage.layerMemory
+            add.storage ?? options.storage ?? Storage.layerMemory
           ))
         )
         const ctx = yield* Layer.buildWithScope(layer, scope).pipe(
           quiet,
-          Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause)))
+          Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause))),
+          Effect.mapError((e) => e instanceof Node.StartError ? e : new Node.StartError({ message: e.message }))
         )
         const node = Context.get(ctx, Node.DhtNode)
         const member: ClusterNode = {
