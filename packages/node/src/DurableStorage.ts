@@ -116,14 +116,21 @@ const makeDirs = (dir: string) => {
   for (const d of missing.reverse()) fs.mkdirSync(d)
 }
 
+/** Directories this process has open: its own pid in their LOCK is not stale. */
+const openHere = new Set<string>()
+
 /** Claims the directory for this process, or says who has it. */
 const lock = (dir: string): Effect.Effect<void, DataDirError, Scope.Scope> => {
   const file = path.join(dir, LOCK)
   const claim = Effect.try({
     try: () => {
+      if (openHere.has(dir)) {
+        throw new DataDirError({ message: `data directory ${dir} is in use by another running node (pid ${process.pid}, this process)` })
+      }
       for (let attempt = 0; attempt < 2; attempt++) {
         try {
           fs.writeFileSync(file, `${process.pid}\n`, { flag: "wx" })
+          openHere.add(dir)
           return
         } catch (e) {
           if ((e as { code?: string }).code !== "EEXIST") throw e
@@ -145,7 +152,11 @@ const lock = (dir: string): Effect.Effect<void, DataDirError, Scope.Scope> => {
     },
     catch: (e) => e instanceof DataDirError ? e : new DataDirError({ message: `cannot lock data directory ${dir}: ${reason(e)}` })
   })
-  return Effect.acquireRelease(claim, () => Effect.sync(() => fs.rmSync(file, { force: true })))
+  return Effect.acquireRelease(claim, () =>
+    Effect.sync(() => {
+      openHere.delete(dir)
+      fs.rmSync(file, { force: true })
+    }))
 }
 
 /** Checks or writes the directory's metadata. */
