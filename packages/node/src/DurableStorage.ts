@@ -53,10 +53,9 @@ const PAGE = 512
 const HEADER = 17
 
 const reason = (e: unknown): string => {
-  const err = e as { code?: string; message?: string; commitError?: { code?: string; message?: string } }
-  const inner = err?.commitError
-  const code = inner?.code ?? err?.code
-  const message = inner?.message ?? err?.message ?? String(e)
+  const err = e as { code?: string; message?: string }
+  const code = typeof err?.code === "string" ? err.code : undefined
+  const message = err?.message ?? String(e)
   return code && !message.includes(code) ? `${code}: ${message}` : message
 }
 
@@ -234,7 +233,8 @@ export const make = (options: Options): Effect.Effect<Store, DataDirError, Scope
     // lmdb-js leaves some internal promises of a failed commit (a full disk) unhandled; they
     // must not stop the node, which keeps serving reads.
     const onRejection = (e: unknown) => {
-      if ((e as { commitError?: unknown } | undefined)?.commitError !== undefined) return
+      const err = e as { commitError?: unknown; stack?: unknown } | undefined
+      if (err?.commitError !== undefined || String(err?.stack ?? "").includes("/lmdb/")) return
       throw e
     }
     yield* Effect.acquireRelease(
@@ -244,6 +244,22 @@ export const make = (options: Options): Effect.Effect<Store, DataDirError, Scope
 
     const failed = (what: string) => (e: unknown) => new StorageError({ message: `${what}: ${reason(e)}` })
     const read = <A>(what: string, f: () => A) => Effect.try({ try: f, catch: failed(what) })
+    /** A write transaction; a failed commit reports lmdb's underlying error (e.g. a full disk). */
+    const commit = <A>(what: string, f: () => Promise<A>) =>
+      Effect.tryPromise({
+        try: async () => {
+          try {
+            return await f()
+          } catch (e) {
+            const inner = (e as { commitError?: unknown }).commitError
+            if (inner !== null && typeof inner === "object" && typeof (inner as Promise<unknown>).then === "function") {
+              throw (await (inner as Promise<unknown>).then(() => e, (raw) => raw)) ?? e
+            }
+            throw e
+          }
+        },
+        catch: failed(what)
+      })
 
     /** Every stored (key, raw value) in `[start, end)`, in ring order, a page at a time. */
     function* pairs(start: Position.Position, end: Position.Position): Generator<{ key: Buffer; value: Buffer }> {
@@ -266,29 +282,24 @@ export const make = (options: Options): Effect.Effect<Store, DataDirError, Scope
       })
 
     const removeKeys = (keys: ReadonlyArray<Buffer>) =>
-      Effect.tryPromise({
-        try: () => db.transaction(() => {
+      commit("delete", () =>
+        db.transaction(() => {
           for (const k of keys) db.removeSync(k)
-        }),
-        catch: failed("delete")
-      })
+        }))
 
     return {
       get: (key) => Effect.map(lookup(key), Option.flatMap((e) => Option.fromUndefinedOr(e.value))),
       lookup,
       merge: (offered) =>
-        Effect.tryPromise({
-          try: () => {
-            const stored = storedKey(offered.key)
-            return db.transaction(() => {
-              const raw = db.get(stored)
-              const previous = raw === undefined ? Option.none<Entry>() : Option.some(decode(stored, raw))
-              if (!newer(offered, previous)) return { previous, applied: false }
-              db.putSync(stored, encode(offered))
-              return { previous, applied: true }
-            })
-          },
-          catch: failed("write")
+        commit("write", () => {
+          const stored = storedKey(offered.key)
+          return db.transaction(() => {
+            const raw = db.get(stored)
+            const previous = raw === undefined ? Option.none<Entry>() : Option.some(decode(stored, raw))
+            if (!newer(offered, previous)) return { previous, applied: false }
+            db.putSync(stored, encode(offered))
+            return { previous, applied: true }
+          })
         }),
       scan: (start, end) =>
         Stream.suspend(() => Stream.fromIterable(pairs(start, end))).pipe(
