@@ -5,7 +5,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 COPY packages ./packages
 COPY proto ./proto
-RUN npm ci --omit=dev --omit=optional --no-audit --no-fund
+# Optional dependencies stay: lmdb (--data-dir) takes its prebuilt binary from one.
+RUN npm ci --omit=dev --no-audit --no-fund
 ENV PATH=/app/node_modules/.bin:$PATH
 EXPOSE 50000 50001
 # SIGTERM makes a node leave the ring gracefully; give it time before a SIGKILL.
