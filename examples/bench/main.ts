@@ -23,32 +23,8 @@
  * To see where a node's time goes: `profile.ts` runs section (a) for one server under
  * `--cpu-prof`, and `cpuprofile.ts` summarises the profile.
  *
- * Last results: 2026-11-24, AMD EPYC, 2 vCPUs, 23.5 GB, Node v24.21.0; 179 s in all. Other
- * work (test runs) shared the machine, load average ~3-4, so absolute ops/s are noisy; the
- * paired ratios and CPU/op are the figures to compare.
- *
- *   a. phase server  ops/s  p50 ms  p99 ms  CPU us/op  ops/s vs bare  CPU/op vs bare
- *      Set   bare   12,208    2.96   31.86       30.9          1.00x           1.00x
- *      Set   node   10,022    3.72   43.35       43.6          0.84x           1.40x
- *      Get   bare   16,013    2.67   24.78       29.2          1.00x           1.00x
- *      Get   node   11,328    3.63   33.38       40.6          0.67x           1.39x
- *      (target >= 0.8x; per-repetition ops ratios Set 0.84 0.89 0.62, Get 0.91 0.67 0.67)
- *   b. client  ops/s  mean hops  p50 ms  p99 ms  CPU us/op (all nodes + client)
- *      random  4,253      0.801   11.04   74.30  234.6
- *      owner   8,372      0.000    5.03   40.00  125.2   (1.88x ops/s, 0.53x CPU/op)
- *   c. N   mean hops fingers on / off   max on / off   0.5*log2(N)+0.5
- *       8         0.87 / 0.88               1 / 2            2.00
- *      16         1.31 / 1.33               2 / 2            2.50
- *      32         1.70 / 2.28               3 / 4            3.00
- *      64         2.23 / 4.31               5 / 8            3.50   (64 nodes join in 0.3-0.7 s)
- *   d. N   max/mean (127.0.0.1:50001..)   mean max/mean over 20 sets   pooled p99/mean
- *       8        1.86                          2.72                       3.87
- *      16        3.23                          2.99                       3.59
- *      32        4.30                          4.01                       4.30
- *      (target p99/mean <= 1.25; virtual nodes: not implemented)
- *   e. 100,000 keys held; the joiner took 92,243 in 1.80 s: 51,134 keys/s (4.8x the client's Set rate)
- *   f. per 100k keys of 100 B: RSS +266 MB node vs +199 MB bare (1.34x); heapUsed +45.6 vs +12.3 MB
- *      (3.7x); heapUsed + arrayBuffers 615 vs 266 B/key (2.3x)
+ * Last results: in the README's Performance section (2026-11-24, AMD EPYC, 2 vCPUs, Node
+ * v24.21.0, with replication and section g), and in bench-results.json after a full run.
  */
 import type { DhtClient } from "@crustyring/client"
 import { DurableStorage } from "@crustyring/node"
