@@ -37,7 +37,7 @@ const expectedOf = (indices: ReadonlyArray<number> = allKeys): Placement.Expecte
 
 /** Waits until repair has settled: each key on exactly its owner and the owner's next two successors. */
 const settled = (nodes: ReadonlyArray<TestCluster.ClusterNode>, expected: Placement.Expected = expectedOf()) =>
-  Placement.eventually("each key on exactly its replica set", Placement.settledProblems(nodes, expected), "20 seconds")
+  Placement.eventually("each key on exactly its replica set", Placement.settledProblems(nodes, expected), "40 seconds") // dropping stale copies takes two stable repair rounds (5 s each by default)
 
 /** Writes keys 0..KEYS-1 through the cluster's client; each is new, so Set returns no previous value. */
 const writeKeys = (cluster: TestCluster.TestCluster) =>
