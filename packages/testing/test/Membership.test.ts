@@ -337,6 +337,74 @@ const populate = (client: Client, keys: ReadonlyArray<string>, record: (key: str
 
 // ---------------------------------------------------------------------------------------------
 
+/** One run of the join hand-off scenario; false when no operation touched the new node's keys during it. */
+const joinHandoff = Effect.gen(function*() {
+  const rand = prng(seedFor("join hand-off"))
+  // One copy per key: with three nodes and three replicas every node would hold every key,
+  // and this test is about the hand-off between owners. The churn and concurrent-join tests
+  // cover hand-offs under replication.
+  const cluster = yield* TestCluster.make({ nodes: 2, config: { replicas: 1, writeQuorum: 1 } })
+  const client = yield* cluster.client()
+  const keys = range(22_000).map((i) => `handoff-${i}`)
+  const load = yield* makeLoad(client, { workers: 32, keys, writes: 0.8, deletes: 0.4, rand })
+  const t0 = Date.now()
+  yield* populate(client, keys.slice(0, 20_000), load.seed)
+  const tPopulated = Date.now()
+
+  // The owner has accepted the joiner once one of its successors is a node the test does not
+  // know yet; from then until the join returns, the joiner's range is being handed off.
+  const known = new Set(cluster.nodes.map((n) => n.address))
+  const accepted = eventually(
+    "the owner accepts the joiner",
+    Effect.map(cluster.views, (vs) => (vs.some((v) => v.successors.some((s) => !known.has(s.address))) ? [] : ["not yet"])),
+    "20 seconds"
+  ).pipe(Effect.andThen(Effect.sync(() => {
+    load.recording.on = true
+    return Date.now()
+  })))
+
+  const fiber = yield* load.start
+  yield* Effect.sleep("100 millis")
+  const tJoin = Date.now()
+  const joining = yield* Effect.forkChild(cluster.addNode({ via: "peer" }))
+  const tAccepted = yield* accepted
+  const opsAtAccept = load.ops()
+  // Traffic runs until the join returns, or for at most 4 s of the hand-off (see the report).
+  const early = yield* Effect.raceFirst(
+    Effect.map(Fiber.await(joining), () => false),
+    Effect.as(Effect.sleep("4 seconds"), true)
+  )
+  load.recording.on = false
+  const opsDuring = load.ops() - opsAtAccept
+  yield* load.stop
+  yield* Fiber.join(fiber)
+  const joined = yield* Fiber.join(joining)
+  const tJoined = Date.now()
+
+  const running = yield* cluster.running
+  const owner = ownerIn(running)
+  const inRange = load.recording.keys.filter((k) => owner(k) === joined).length
+  console.log(
+    `[join hand-off] 20000 keys written in ${tPopulated - t0} ms; join took ${tJoined - tJoin} ms ` +
+      `(accepted after ${tAccepted - tJoin} ms); ${opsDuring} ops ran during the hand-off` +
+      `${early ? " (traffic stopped after 4 s, before the join returned)" : ""}, ${inRange} of them on keys the new node owns`
+  )
+  if (inRange === 0) return false
+  assertLoadHealthy("join hand-off", load)
+  assert.isAbove(opsDuring, 0, "operations ran during the join")
+  assert.isAbove(load.stats.deletes, 0, "some keys were deleted")
+
+  const present = load.present()
+  const deleted = load.deleted()
+  // Each key, and each tombstone, on its owner alone.
+  const expected = { present, deleted, replicas: 1 }
+  noProblems("placement after the hand-off", yield* placementProblems(running, expected))
+  noProblems("settled placement after the hand-off", yield* settledProblems(running, expected))
+  noProblems("reads after the hand-off", yield* readProblems("after join", client, present, deleted))
+  yield* eventually("ring converges after the join", ringProblems(cluster))
+  return true
+})
+
 describe("membership", () => {
   it.live("eight nodes joining at once, under writes, converge with every key on its owner and replicas", () =>
     Effect.gen(function*() {
@@ -575,70 +643,15 @@ describe("membership", () => {
 
   it.live("writes and deletes during a join hand-off are neither lost nor left on the wrong node", () =>
     Effect.gen(function*() {
-      const rand = prng(seedFor("join hand-off"))
-      // One copy per key: with three nodes and three replicas every node would hold every key,
-      // and this test is about the hand-off between owners. The churn and concurrent-join tests
-      // cover hand-offs under replication.
-      const cluster = yield* TestCluster.make({ nodes: 2, config: { replicas: 1, writeQuorum: 1 } })
-      const client = yield* cluster.client()
-      const keys = range(22_000).map((i) => `handoff-${i}`)
-      const load = yield* makeLoad(client, { workers: 32, keys, writes: 0.8, deletes: 0.4, rand })
-      const t0 = Date.now()
-      yield* populate(client, keys.slice(0, 20_000), load.seed)
-      const tPopulated = Date.now()
-
-      // The owner has accepted the joiner once one of its successors is a node the test does not
-      // know yet; from then until the join returns, the joiner's range is being handed off.
-      const known = new Set(cluster.nodes.map((n) => n.address))
-      const accepted = eventually(
-        "the owner accepts the joiner",
-        Effect.map(cluster.views, (vs) => (vs.some((v) => v.successors.some((s) => !known.has(s.address))) ? [] : ["not yet"])),
-        "20 seconds"
-      ).pipe(Effect.andThen(Effect.sync(() => {
-        load.recording.on = true
-        return Date.now()
-      })))
-
-      const fiber = yield* load.start
-      yield* Effect.sleep("100 millis")
-      const tJoin = Date.now()
-      const joining = yield* Effect.forkChild(cluster.addNode({ via: "peer" }))
-      const tAccepted = yield* accepted
-      const opsAtAccept = load.ops()
-      // Traffic runs until the join returns, or for at most 4 s of the hand-off (see the report).
-      const early = yield* Effect.raceFirst(
-        Effect.map(Fiber.await(joining), () => false),
-        Effect.as(Effect.sleep("4 seconds"), true)
-      )
-      load.recording.on = false
-      const opsDuring = load.ops() - opsAtAccept
-      yield* load.stop
-      yield* Fiber.join(fiber)
-      const joined = yield* Fiber.join(joining)
-      const tJoined = Date.now()
-
-      const running = yield* cluster.running
-      const owner = ownerIn(running)
-      const inRange = load.recording.keys.filter((k) => owner(k) === joined).length
-      console.log(
-        `[join hand-off] 20000 keys written in ${tPopulated - t0} ms; join took ${tJoined - tJoin} ms ` +
-          `(accepted after ${tAccepted - tJoin} ms); ${opsDuring} ops ran during the hand-off` +
-          `${early ? " (traffic stopped after 4 s, before the join returned)" : ""}, ${inRange} of them on keys the new node owns`
-      )
-      assert.isAbove(inRange, 0, "operations on the new node's keys ran during the hand-off")
-      assertLoadHealthy("join hand-off", load)
-      assert.isAbove(opsDuring, 0, "operations ran during the join")
-      assert.isAbove(load.stats.deletes, 0, "some keys were deleted")
-
-      const present = load.present()
-      const deleted = load.deleted()
-      // Each key, and each tombstone, on its owner alone.
-      const expected = { present, deleted, replicas: 1 }
-      noProblems("placement after the hand-off", yield* placementProblems(running, expected))
-      noProblems("settled placement after the hand-off", yield* settledProblems(running, expected))
-      noProblems("reads after the hand-off", yield* readProblems("after join", client, present, deleted))
-      yield* eventually("ring converges after the join", ringProblems(cluster))
-    }), 60_000)
+      // The new node's range follows from its random port, and a hand-off of a small range can
+      // end before any operation touches it. Such a run proves nothing about the hand-off, so
+      // the scenario runs again on a fresh cluster, up to three times.
+      for (let round = 1;; round++) {
+        if (yield* Effect.scoped(joinHandoff)) return
+        console.log(`[join hand-off] round ${round}: no operation on the new node's keys ran during the hand-off`)
+        assert.isBelow(round, 3, "operations on the new node's keys ran during the hand-off, in one of three rounds")
+      }
+    }), 150_000)
 
   it.live("a client made before a leave still walks the ring and lists the live nodes", () =>
     Effect.gen(function*() {
