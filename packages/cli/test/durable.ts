@@ -6,14 +6,13 @@
  * Everything belongs to the caller's Scope: processes are SIGKILLed and directories removed when
  * it closes, failed test or not.
  */
-import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
-import { Duration, Effect, type Scope } from "effect"
+import { Effect, type Scope } from "effect"
 import { JOINED, STARTED_RING } from "./cluster.ts"
-import { binPath, type ExitStatus, type Proc, ProcessError, spawnBin } from "./processes.ts"
+import { binPath, type Proc, ProcessError, spawnBin, spawnCommand } from "./processes.ts"
 import type { RingNode } from "./replicated.ts"
 
 /**
@@ -46,131 +45,13 @@ export const tempDir = (prefix: string): Effect.Effect<string, never, Scope.Scop
     (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
   )
 
-const tail = (s: string, max = 2000) => (s.length > max ? `…${s.slice(-max)}` : s)
-const formatDuration = (d: Duration.Input) => Duration.format(Duration.fromInputUnsafe(d))
-
 /**
  * Runs `bash -c script` in the current Scope, with a handle like `spawnBin`'s; the process is
  * SIGKILLed when the scope closes if it is still running. With `exec` in the script, the pid and
  * the signals are the final program's.
  */
 export const spawnShell = (script: string, label: string): Effect.Effect<Proc, never, Scope.Scope> =>
-  Effect.acquireRelease(
-    Effect.sync(() => {
-      const env: NodeJS.ProcessEnv = { NO_COLOR: "1" }
-      for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("DHT_") && v !== undefined) env[k] = v
-      const child = spawn("bash", ["-c", script], { env, stdio: ["pipe", "pipe", "pipe"] })
-      let stdout = ""
-      let stderr = ""
-      let status: ExitStatus | undefined
-      const waiters = new Set<() => void>()
-      const notify = () => {
-        for (const w of [...waiters]) w()
-      }
-      child.stdout.setEncoding("utf8")
-      child.stderr.setEncoding("utf8")
-      child.stdout.on("data", (c: string) => {
-        stdout += c
-        notify()
-      })
-      child.stderr.on("data", (c: string) => {
-        stderr += c
-        notify()
-      })
-      child.stdin.on("error", () => {})
-      child.on("close", (code, signal) => {
-        status = { code, signal }
-        notify()
-      })
-      child.on("error", (err) => {
-        stderr += `\n[spawn error] ${err.message}\n`
-        if (status === undefined && child.pid === undefined) {
-          status = { code: null, signal: null }
-          notify()
-        }
-      })
-      const output = () => `\n--- stdout ---\n${tail(stdout)}\n--- stderr ---\n${tail(stderr)}`
-      /** Resumes with `f()` once it returns a value, or fails when the process ends first. */
-      const until = <A>(f: () => A | undefined, what: string) =>
-        Effect.callback<A, ProcessError>((resume) => {
-          const check = () => {
-            const a = f()
-            if (a !== undefined) {
-              waiters.delete(check)
-              resume(Effect.succeed(a))
-            } else if (status !== undefined) {
-              waiters.delete(check)
-              resume(Effect.fail(new ProcessError({ message: `${label} exited (code ${status.code}, signal ${status.signal}) before ${what}${output()}` })))
-            }
-          }
-          waiters.add(check)
-          check()
-          return Effect.sync(() => waiters.delete(check))
-        })
-      const closed = Effect.callback<ExitStatus>((resume) => {
-        const check = () => {
-          if (status !== undefined) {
-            waiters.delete(check)
-            resume(Effect.succeed(status))
-          }
-        }
-        waiters.add(check)
-        check()
-        return Effect.sync(() => waiters.delete(check))
-      })
-      const waitFor = (stream: "stdout" | "stderr", regex: RegExp, timeout: Duration.Input) =>
-        until(() => (stream === "stdout" ? stdout : stderr).match(regex) ?? undefined, `its ${stream} matched ${regex}`).pipe(
-          Effect.timeoutOrElse({
-            duration: timeout,
-            orElse: () =>
-              Effect.fail(new ProcessError({ message: `${label}: ${stream} did not match ${regex} within ${formatDuration(timeout)}${output()}` }))
-          })
-        )
-      const alive = () => status === undefined && child.exitCode === null && child.signalCode === null
-      const proc: Proc = {
-        label,
-        pid: child.pid ?? -1,
-        get stdout() {
-          return stdout
-        },
-        get stderr() {
-          return stderr
-        },
-        get status() {
-          return status
-        },
-        waitForStderr: (regex, timeout = "10 seconds") => waitFor("stderr", regex, timeout),
-        waitForStdout: (regex, timeout = "10 seconds") => waitFor("stdout", regex, timeout),
-        exit: Effect.map(closed, (s) => s.code),
-        exitWithin: (timeout) =>
-          closed.pipe(
-            Effect.timeoutOrElse({
-              duration: timeout,
-              orElse: () => Effect.fail(new ProcessError({ message: `${label} did not exit within ${formatDuration(timeout)}${output()}` }))
-            })
-          ),
-        kill: (signal = "SIGTERM") =>
-          Effect.sync(() => {
-            if (alive()) child.kill(signal)
-          }),
-        write: (data) =>
-          Effect.callback<void>((resume) => {
-            if (child.stdin.destroyed) return resume(Effect.void)
-            child.stdin.write(data, () => resume(Effect.void))
-          }),
-        endInput: Effect.sync(() => {
-          child.stdin.end()
-        })
-      }
-      return { child, proc, alive }
-    }),
-    ({ alive, child, proc }) =>
-      Effect.gen(function*() {
-        if (alive()) child.kill("SIGKILL")
-        yield* Effect.ignore(proc.exitWithin("5 seconds"))
-        child.stdin.destroy()
-      })
-  ).pipe(Effect.map(({ proc }) => proc))
+  spawnCommand("bash", ["-c", script], { label })
 
 /** Quotes a word for bash. */
 const shellQuote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`

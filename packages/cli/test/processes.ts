@@ -211,6 +211,26 @@ const reap = (child: ChildProcess, proc: Proc) =>
   })
 
 /**
+ * Starts any command in the current Scope, with the same handle and clean-up as `spawnBin`: the
+ * process is SIGKILLed when the scope closes if it is still running.
+ */
+export const spawnCommand = (
+  command: string,
+  args: ReadonlyArray<string>,
+  options: SpawnOptions & { readonly label: string }
+): Effect.Effect<Proc, never, Scope.Scope> =>
+  Effect.map(
+    Effect.acquireRelease(
+      Effect.sync(() => {
+        const child = spawn(command, args, { env: childEnv(options.env), stdio: ["pipe", "pipe", "pipe"] })
+        return { child, proc: handleOf(child, options.label) }
+      }),
+      ({ child, proc }) => reap(child, proc)
+    ),
+    ({ proc }) => proc
+  )
+
+/**
  * Starts a binary in the current Scope. The process is SIGKILLed when the scope closes if it is
  * still running.
  */
@@ -219,19 +239,7 @@ export const spawnBin = (
   args: ReadonlyArray<string>,
   options: SpawnOptions = {}
 ): Effect.Effect<Proc, never, Scope.Scope> =>
-  Effect.map(
-    Effect.acquireRelease(
-      Effect.sync(() => {
-        const child = spawn(process.execPath, [binPath(name), ...args], {
-          env: childEnv(options.env),
-          stdio: ["pipe", "pipe", "pipe"]
-        })
-        return { child, proc: handleOf(child, options.label ?? `${name} ${args.join(" ")}`) }
-      }),
-      ({ child, proc }) => reap(child, proc)
-    ),
-    ({ proc }) => proc
-  )
+  spawnCommand(process.execPath, [binPath(name), ...args], { ...options, label: options.label ?? `${name} ${args.join(" ")}` })
 
 /** The outcome of a one-shot command. */
 export interface RunResult {
