@@ -31,21 +31,17 @@ import {
   replicasOf,
   ringProblem,
   type RingNode,
-  walk
+  stopwatch,
+  walk,
+  CLIENT_OPTIONS,
+  COPIES,
+  REPLICATED_ARGS
 } from "./replicated.ts"
 
-/** Three copies, acknowledged at two, read from one; a repair round every second keeps the test short. */
-const RING_ARGS = ["--replicas", "3", "--write-quorum", "2", "--read-quorum", "1", "--repair-interval", "1s"]
-const COPIES = 3
-const CLIENT_OPTIONS = { timeout: "2 seconds", deadline: "10 seconds" } as const
+const RING_ARGS = REPLICATED_ARGS
 
 const utf8 = (bytes: Uint8Array) => Buffer.from(bytes).toString("utf8")
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i)
-
-const stopwatch = () => {
-  const start = Date.now()
-  return (what: string) => console.log(`[durable] ${((Date.now() - start) / 1000).toFixed(1)}s ${what}`)
-}
 
 /** The last characters of a process's stderr, for assertion messages. */
 const stderrOf = (p: Proc, max = 3000) => `--- ${p.label} stderr ---\n${p.stderr.length > max ? `…${p.stderr.slice(-max)}` : p.stderr}`
@@ -154,7 +150,7 @@ class Hung extends Data.TaggedError("Hung")<{ readonly message: string }> {}
 describe("durable storage", () => {
   it.live("a node killed with -9 restarts from its data dir: same ID, back in the ring, and it catches up on what it missed", () =>
     Effect.gen(function*() {
-      const lap = stopwatch()
+      const lap = stopwatch("durable")
       const root = yield* tempDir("restart")
       const ports = yield* freePorts(3)
       const dirs = ports.map((_, i) => path.join(root, `node-${i + 1}`))
@@ -261,7 +257,7 @@ describe("durable storage", () => {
 
   it.live("a whole ring stopped with SIGTERM and started again reads every key back", () =>
     Effect.gen(function*() {
-      const lap = stopwatch()
+      const lap = stopwatch("durable")
       const root = yield* tempDir("whole")
       const ports = yield* freePorts(3)
       const dirs = ports.map((_, i) => path.join(root, `node-${i + 1}`))
@@ -301,7 +297,7 @@ describe("durable storage", () => {
 
   it.live("with --durability sync, writes acknowledged right before a kill -9 are there after restart", () =>
     Effect.gen(function*() {
-      const lap = stopwatch()
+      const lap = stopwatch("durable")
       const root = yield* tempDir("sync")
       const [port] = yield* freePorts(1)
       const dir = path.join(root, "node")
@@ -383,7 +379,7 @@ describe("durable storage", () => {
 
   it.live("an unusable data dir stops the node with exit 1 and a clear message, and leaves the data as it was", () =>
     Effect.gen(function*() {
-      const lap = stopwatch()
+      const lap = stopwatch("durable")
       const root = yield* tempDir("bad")
       const [p1, p2] = yield* freePorts(2)
       const logged: Array<RingNode> = []
@@ -451,7 +447,7 @@ describe("durable storage", () => {
 
   it.live("a full disk fails writes with an error, and the node keeps serving reads", () =>
     Effect.gen(function*() {
-      const lap = stopwatch()
+      const lap = stopwatch("durable")
       const root = yield* tempDir("full")
       const [port] = yield* freePorts(1)
       // 400 KiB for any one file: LMDB writes its data file page by page, so it hits the limit

@@ -32,24 +32,29 @@ import {
   ringProblem,
   type RingNode,
   startRing,
-  walk
+  stopwatch,
+  walk,
+  CLIENT_OPTIONS,
+  COPIES,
+  REPLICATED_ARGS
 } from "./replicated.ts"
 
-/** Three copies, acknowledged at two, read from one; a repair round every second keeps the test short. */
-const NODE_ARGS = ["--replicas", "3", "--write-quorum", "2", "--read-quorum", "1", "--repair-interval", "1s"]
-const COPIES = 3
-
-/** Per attempt 2 s; a request gives up after 10 s, long enough to ride out detection (~2.5 s) and take-over. */
-const CLIENT_OPTIONS = { timeout: "2 seconds", deadline: "10 seconds" } as const
+const NODE_ARGS = REPLICATED_ARGS
 
 const utf8 = (bytes: Uint8Array) => Buffer.from(bytes).toString("utf8")
 const range = (n: number) => Array.from({ length: n }, (_, i) => i)
 
 /** Milliseconds since `start`, for the timing lines the tests print. */
-const stopwatch = () => {
-  const start = Date.now()
-  return (what: string) => console.log(`[fault-tolerance] ${((Date.now() - start) / 1000).toFixed(1)}s ${what}`)
-}
+/** Six nodes with three copies each, their successor lists settled; logs go to the output on failure. */
+const startStableRing = (lap: (what: string) => void) =>
+  Effect.gen(function*() {
+    const nodes = yield* startRing(6, NODE_ARGS)
+    yield* printLogsOnFailure(nodes)
+    const all = nodes.map((n) => n.address)
+    yield* awaitStable(all, COPIES - 1, "20 seconds")
+    lap("6 nodes up and stabilized")
+    return { nodes, all }
+  })
 
 /** SIGKILLs the nodes at once and waits until each is gone. */
 const crash = (victims: ReadonlyArray<RingNode>) =>
@@ -161,12 +166,8 @@ class Hung extends Data.TaggedError("Hung")<{ readonly message: string }> {}
 describe("fault tolerance", () => {
   it.live("5,000 acknowledged keys survive two adjacent nodes killed at once, then a third after re-replication", () =>
     Effect.gen(function*() {
-      const lap = stopwatch()
-      const nodes = yield* startRing(6, NODE_ARGS)
-      yield* printLogsOnFailure(nodes)
-      const all = nodes.map((n) => n.address)
-      yield* awaitStable(all, COPIES - 1, "20 seconds")
-      lap("6 nodes up and stabilized")
+      const lap = stopwatch("fault-tolerance")
+      const { all, nodes } = yield* startStableRing(lap)
 
       const client = yield* DhtClient.make({ nodes: all }, CLIENT_OPTIONS)
       const acked = new Map<string, string>()
@@ -214,12 +215,8 @@ describe("fault tolerance", () => {
 
   it.live("a client writing and reading without pause rides out a node's crash", () =>
     Effect.gen(function*() {
-      const lap = stopwatch()
-      const nodes = yield* startRing(6, NODE_ARGS)
-      yield* printLogsOnFailure(nodes)
-      const all = nodes.map((n) => n.address)
-      yield* awaitStable(all, COPIES - 1, "20 seconds")
-      lap("6 nodes up and stabilized")
+      const lap = stopwatch("fault-tolerance")
+      const { all, nodes } = yield* startStableRing(lap)
 
       const DEADLINE_MS = 6000
       const SLACK_MS = 2000
@@ -340,12 +337,8 @@ describe("fault tolerance", () => {
 
   it.live("two clients writing the same 200 keys leave the three replicas of each in agreement", () =>
     Effect.gen(function*() {
-      const lap = stopwatch()
-      const nodes = yield* startRing(6, NODE_ARGS)
-      yield* printLogsOnFailure(nodes)
-      const all = nodes.map((n) => n.address)
-      yield* awaitStable(all, COPIES - 1, "20 seconds")
-      lap("6 nodes up and stabilized")
+      const lap = stopwatch("fault-tolerance")
+      const { all } = yield* startStableRing(lap)
 
       const SHARED = 200
       const ROUNDS = 5

@@ -239,3 +239,16 @@ export const copiesProblems = (addresses: ReadonlyArray<string>, expected: Reado
     }
     return { count, problems }
   })
+
+/** Three copies, acknowledged at two, read from one; a repair round every second keeps the tests short. */
+export const REPLICATED_ARGS = ["--replicas", "3", "--write-quorum", "2", "--read-quorum", "1", "--repair-interval", "1s"]
+export const COPIES = 3
+
+/** Per attempt 2 s; a request gives up after 10 s, long enough to ride out detection (~2.5 s) and take-over. */
+export const CLIENT_OPTIONS = { timeout: "2 seconds", deadline: "10 seconds" } as const
+
+/** Logs the seconds since it was made, with a tag, so a slow test shows where its time went. */
+export const stopwatch = (tag: string) => {
+  const start = Date.now()
+  return (what: string) => console.log(`[${tag}] ${((Date.now() - start) / 1000).toFixed(1)}s ${what}`)
+}
