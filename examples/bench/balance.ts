@@ -1,8 +1,9 @@
 /**
  * Section (d), pure ring math: how evenly `Ring.owner` spreads keys over nodes whose IDs are
- * the hashes of their "host:port" addresses. No servers; one node ID per node (there are no
- * virtual nodes in the code).
+ * the hashes of their "host:port" addresses, with one position per node or with `vnodes`
+ * virtual nodes each ("host:port", "host:port#1", ...: the rule `dht --vnodes` uses). No servers.
  */
+import { Address } from "@crustyring/protocol"
 import { Position, Ring } from "@crustyring/ring"
 import { mean, percentile } from "./stats.ts"
 
@@ -24,11 +25,13 @@ export const addresses = (n: number, firstPort: number): ReadonlyArray<string> =
 export const keyPositions = (count: number): ReadonlyArray<Position.Position> =>
   Array.from({ length: count }, (_, i) => Position.position(`key-${i}`))
 
-/** Counts the keys each node owns and summarises the spread. */
-export const spread = (nodes: ReadonlyArray<string>, keys: ReadonlyArray<Position.Position>): Spread => {
-  const ring = Ring.make(nodes.map((address) => ({ id: Position.nodeId(address), address })))
-  const counts = new Array<number>(ring.members.length).fill(0)
-  for (const k of keys) counts[Ring.ownerIndex(ring, k)]!++
+/** Counts the keys each node owns over all its positions and summarises the spread. */
+export const spread = (nodes: ReadonlyArray<string>, keys: ReadonlyArray<Position.Position>, vnodes: number = 1): Spread => {
+  const ring = Ring.make(nodes.flatMap((address, node) =>
+    Array.from({ length: vnodes }, (_, i) => ({ id: Position.nodeId(Address.withVnode(Address.unsafeMake(address), i)), node }))
+  ))
+  const counts = new Array<number>(nodes.length).fill(0)
+  for (const k of keys) counts[ring.members[Ring.ownerIndex(ring, k)]!.node]!++
   const avg = mean(counts)
   const normalized = counts.map((c) => c / avg)
   return {

@@ -55,6 +55,12 @@ const flags = {
     Flag.withDescription("Copies a read consults; the newest wins (default 1)"),
     Flag.withDefault(NodeConfig.defaults.readQuorum)
   ),
+  vnodes: Flag.Int("vnodes").pipe(
+    Flag.withDescription(
+      "Ring positions this node takes (virtual nodes host:port#1..), for an even spread of keys; 64 gives about +-20% (default 1)"
+    ),
+    Flag.withDefault(NodeConfig.defaults.vnodes)
+  ),
   pingInterval: Durations.flag("ping-interval", "Period of liveness pings to neighbours (default 500ms)"),
   failureTimeout: Durations.flag("failure-timeout", "A neighbour silent this long is dropped as dead (default 2s)"),
   repairInterval: Durations.flag("repair-interval", "Period of the replica compare-and-repair round (default 5s)"),
@@ -93,6 +99,7 @@ const flagNames = (message: string) =>
     .replace(/^repair rate/, "--repair-rate")
     .replace(/^failure timeout/, "--failure-timeout")
     .replace(/ping interval/, "--ping-interval")
+    .replace(/^virtual nodes/, "--vnodes")
 
 /** The `dht` command. */
 export const command = Command.make("dht", flags, (f) =>
@@ -107,6 +114,9 @@ export const command = Command.make("dht", flags, (f) =>
     if (port < 0 || port > 65535) return yield* new UserError({ message: `--port must be 0-65535, got ${port}` })
     if (f.maxValueBytes < 1) return yield* new UserError({ message: `--max-value-bytes must be at least 1` })
     const advertise = Option.isSome(f.advertise) ? yield* address("advertise", f.advertise.value) : undefined
+    if (advertise !== undefined && Address.vnode(advertise) !== 0) {
+      return yield* new UserError({ message: `--advertise must be a plain host:port, got ${advertise}; use --vnodes for virtual nodes` })
+    }
     const duration = Durations.orElse
     const settings: NodeConfig.Settings = {
       ...NodeConfig.defaults,
@@ -117,6 +127,7 @@ export const command = Command.make("dht", flags, (f) =>
       replicas: f.replicas,
       writeQuorum: f.writeQuorum,
       readQuorum: f.readQuorum,
+      vnodes: f.vnodes,
       pingInterval: yield* duration("ping-interval", f.pingInterval, NodeConfig.defaults.pingInterval),
       failureTimeout: yield* duration("failure-timeout", f.failureTimeout, NodeConfig.defaults.failureTimeout),
       repairInterval: yield* duration("repair-interval", f.repairInterval, NodeConfig.defaults.repairInterval),

@@ -1,6 +1,6 @@
 /**
- * Failure detection. Every `pingInterval` a ready node pings its predecessor and its first
- * successors (as many as the replica count). A neighbour that has not answered for
+ * Failure detection. Every `pingInterval` a ready node pings its predecessor, its first
+ * successors (as many as the replica count) and its replicas. A neighbour that has not answered for
  * `failureTimeout` is declared dead: it leaves the view (`Membership.withoutDead`), which hands
  * its range to this node when it was the successor, and stabilization repairs the rest.
  */
@@ -31,7 +31,13 @@ export const run = Effect.gen(function*() {
     const view = yield* membership.view
     if (view.phase !== "ready") return
     const watched = new Map<bigint, Membership.Member>()
-    for (const m of [...Option.toArray(view.predecessor), ...view.successors.slice(0, Math.max(1, config.replicas))]) {
+    for (
+      const m of [
+        ...Option.toArray(view.predecessor),
+        ...view.successors.slice(0, Math.max(1, config.replicas)),
+        ...Membership.replicaSet(view, config.replicas)
+      ]
+    ) {
       if (m.id !== view.self.id) watched.set(m.id, m)
     }
     const now = Date.now()

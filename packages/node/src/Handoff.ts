@@ -26,7 +26,7 @@ export const serve = (start: Position.Position, end: Position.Position): Stream.
 /**
  * The giving side: drops `[start, end)` once the receiver holds it. Refused for a range this
  * node owns; a node that holds a copy of every range (the ring is no larger than the replica
- * count) keeps its copy as a replica.
+ * count) keeps its copy as a replica, and so does a virtual node, whose store is shared.
  */
 export const release = Effect.fn("Handoff.release")(function*(start: Position.Position, end: Position.Position) {
   const membership = yield* Membership.Membership
@@ -40,8 +40,14 @@ export const release = Effect.fn("Handoff.release")(function*(start: Position.Po
     })
   }
   const leaving = view.phase === "leaving" && start === view.self.id
-  if (!leaving && Membership.holdsEverything(view, config.replicas)) {
+  if (!leaving && Membership.holdsEverything(view, config.replicas, membership.successorListLength)) {
     yield* Effect.logInfo(`keeping [${Position.toHex(start)}, ${Position.toHex(end)}) as a replica`)
+    return
+  }
+  if (config.vnodes > 1) {
+    // The store is shared with this process's other virtual nodes, which may own or replicate
+    // the range; repair drops what none of them needs.
+    if (leaving) yield* Deferred.succeed(membership.released, undefined)
     return
   }
   const removed = yield* Effect.mapError(storage.removeRange(start, end), storageError)

@@ -2,7 +2,7 @@
  * This node's view of the ring: itself, its predecessor, its successor list and its phase, in
  * one `SubscriptionRef`. Ownership follows from it: this node owns `[self.id, successors[0].id)`.
  */
-import type { Address } from "@crustyring/protocol"
+import { Address } from "@crustyring/protocol"
 import { Interval, Ownership, type Position } from "@crustyring/ring"
 import { Context, Deferred, Effect, Layer, Option, Semaphore, SubscriptionRef } from "effect"
 
@@ -42,22 +42,42 @@ export interface View {
 /** How many successors a node remembers at least; never fewer than the replica count. */
 export const SUCCESSOR_LIST_LENGTH = 8
 
-/** The successor-list length for a replica count. */
-export const successorListLength = (replicas: number): number => Math.max(SUCCESSOR_LIST_LENGTH, replicas)
-
 /**
- * The other nodes that hold copies of this node's range: its first `replicas - 1` successors.
- * Fewer when the ring is smaller.
+ * The successor-list length for a replica count and the virtual nodes per process. With
+ * virtual nodes, successors in processes already counted are skipped when choosing replicas,
+ * so the list is longer to still find `replicas` distinct processes.
  */
-export const replicaSet = (view: View, replicas: number): ReadonlyArray<Member> =>
-  view.successors.slice(0, Math.max(0, replicas - 1))
+export const successorListLength = (replicas: number, vnodes: number = 1): number =>
+  Math.max(SUCCESSOR_LIST_LENGTH, vnodes > 1 ? 8 * replicas : replicas)
+
+/** The process a member runs in: its address without any virtual-node suffix. */
+export const processOf = (member: Member): string => Address.target(member.address)
 
 /**
- * Whether the whole ring fits in one replica set, so this node holds a copy of every range.
+ * The other nodes that hold copies of this node's range: its first successors in `replicas - 1`
+ * processes other than this one, one per process. Without virtual nodes, the first
+ * `replicas - 1` successors. Fewer when the ring spans fewer processes.
+ */
+export const replicaSet = (view: View, replicas: number): ReadonlyArray<Member> => {
+  const out: Array<Member> = []
+  const used = new Set([processOf(view.self)])
+  for (const m of view.successors) {
+    if (out.length >= replicas - 1) break
+    const p = processOf(m)
+    if (used.has(p)) continue
+    used.add(p)
+    out.push(m)
+  }
+  return out
+}
+
+/**
+ * Whether the whole ring fits in one replica set, so this process holds a copy of every range.
  * The successor list stops where it wraps round to this node, so a short list is the whole ring.
  */
-export const holdsEverything = (view: View, replicas: number): boolean =>
-  view.successors.length + 1 <= replicas && view.successors.length < successorListLength(replicas)
+export const holdsEverything = (view: View, replicas: number, listLength: number = successorListLength(replicas)): boolean =>
+  view.successors.length < listLength &&
+  new Set([view.self, ...view.successors].map(processOf)).size <= replicas
 
 /**
  * The view without a member found dead: it leaves the successor list, the predecessor and the
@@ -142,8 +162,15 @@ export interface Service {
 /** This node's membership view. */
 export class Membership extends Context.Service<Membership, Service>()("@crustyring/node/Membership") {}
 
-/** A membership view for `self`, alone and joining, keeping `successorListLength` successors. */
-export const make = (self: Member, successorListLength: number = SUCCESSOR_LIST_LENGTH): Effect.Effect<Service> =>
+/**
+ * A membership view for `self`, alone and joining, keeping `successorListLength` successors.
+ * The virtual nodes of a process share one `suspects` map.
+ */
+export const make = (
+  self: Member,
+  successorListLength: number = SUCCESSOR_LIST_LENGTH,
+  suspects: Map<Position.Position, number> = new Map()
+): Effect.Effect<Service> =>
   Effect.gen(function*() {
     const ref = yield* SubscriptionRef.make<View>({
       self,
@@ -161,7 +188,7 @@ export const make = (self: Member, successorListLength: number = SUCCESSOR_LIST_
       released,
       stopping: { value: false },
       successorListLength,
-      suspects: new Map(),
+      suspects,
       self,
       ref,
       view: SubscriptionRef.get(ref),
@@ -176,5 +203,8 @@ export const make = (self: Member, successorListLength: number = SUCCESSOR_LIST_
   })
 
 /** A layer for `self`. */
-export const layer = (self: Member, successorListLength?: number): Layer.Layer<Membership> =>
-  Layer.effect(Membership, make(self, successorListLength))
+export const layer = (
+  self: Member,
+  successorListLength?: number,
+  suspects?: Map<Position.Position, number>
+): Layer.Layer<Membership> => Layer.effect(Membership, make(self, successorListLength, suspects))

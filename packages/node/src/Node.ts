@@ -5,8 +5,8 @@
  */
 import { Address, Grpc } from "@crustyring/protocol"
 import { Position } from "@crustyring/ring"
-import { Context, Effect, Layer, Schema } from "effect"
-import type { Bootstrap } from "./Bootstrap.ts"
+import { Context, Effect, Layer, Option, Schema } from "effect"
+import { Bootstrap } from "./Bootstrap.ts"
 import * as DhtServer from "./DhtServer.ts"
 import * as FailureDetector from "./FailureDetector.ts"
 import * as Fingers from "./Fingers.ts"
@@ -23,13 +23,17 @@ import * as Router from "./Router.ts"
 import * as Stabilizer from "./Stabilizer.ts"
 import { Storage } from "./Storage.ts"
 import * as Version from "./Version.ts"
+import * as VirtualNodes from "./VirtualNodes.ts"
 
 /** A running node: who it is, where it listens, and handles for inspection. */
 export interface RunningNode {
+  /** Its first (or only) virtual node, at the advertised address itself. */
   readonly self: Membership.Member
   /** The port the server bound. */
   readonly port: number
   readonly membership: Membership.Service
+  /** Every virtual node's membership, the first being `membership`. */
+  readonly vnodes: ReadonlyArray<Membership.Service>
   readonly storage: Context.Service.Shape<typeof Storage>
 }
 
@@ -54,44 +58,84 @@ export const make = Effect.gen(function*() {
   if (invalid !== undefined) return yield* new StartError({ message: invalid })
   const server = yield* Grpc.listen({ host: config.host, port: config.port })
   const address = config.advertise ?? advertised(config.host, server.port)
-  const self: Membership.Member = { id: Position.nodeId(address), address }
+  const bootstrap = yield* Bootstrap
+  const vnodes = VirtualNodes.make(config.vnodes)
+  const suspects = new Map<Position.Position, number>()
+  const listLength = Membership.successorListLength(config.replicas, config.vnodes)
+  // One client pool and one clock for the whole process.
+  const shared = yield* Layer.build(Layer.mergeAll(Peers.layer, Version.layer))
 
-  const services = Repair.layer.pipe(
-    Layer.provideMerge(Router.layer),
-    Layer.provideMerge(KeyValue.layer),
-    Layer.provideMerge(Replication.layer),
-    Layer.provideMerge(Peers.layer),
-    Layer.provideMerge(Layer.mergeAll(
-      InFlight.layer,
-      Version.layer,
-      Membership.layer(self, Membership.successorListLength(config.replicas))
-    ))
-  )
-  const context = yield* Layer.build(services)
-  const handlers = yield* DhtServer.make.pipe(Effect.provideContext(context))
-  for (const service of handlers) yield* server.add(service)
-  yield* Join.run().pipe(Effect.provideContext(context))
-  yield* Effect.forkScoped(Stabilizer.run.pipe(Effect.provideContext(context)), { startImmediately: true })
-  yield* Effect.forkScoped(Fingers.run.pipe(Effect.provideContext(context)), { startImmediately: true })
-  yield* Effect.forkScoped(FailureDetector.run.pipe(Effect.provideContext(context)), { startImmediately: true })
-  yield* Effect.forkScoped(Context.get(context, Repair.Repair).run, { startImmediately: true })
-  // Added last, so it runs first when the scope closes: the server still serves during the leave.
-  yield* Effect.addFinalizer(() =>
-    Leave.run().pipe(
-      Effect.provideContext(context),
-      Effect.catchCause((cause) => Effect.logError("graceful leave failed", cause))
+  const contexts: Array<Context.Context<Layer.Success<ReturnType<typeof services>> | Peers.Peers | Version.Hlc>> = []
+  for (let i = 0; i < config.vnodes; i++) {
+    const vaddress = Address.withVnode(address, i)
+    const self: Membership.Member = { id: Position.nodeId(vaddress), address: vaddress }
+    const context = yield* Layer.build(services(self, listLength, suspects, vnodes, i === 0 ? bootstrap : joinFirst(bootstrap, address)).pipe(
+        Layer.provideMerge(Layer.succeedContext(shared))
+      ))
+    vnodes.members.push(Context.get(context, Membership.Membership))
+    contexts.push(context)
+  }
+  const handlers = yield* Effect.forEach(contexts, (context) => DhtServer.make.pipe(Effect.provideContext(context)))
+  for (let k = 0; k < handlers[0]!.length; k++) {
+    yield* server.add({ definition: handlers[0]![k]!.definition, implementation: Grpc.dispatch(handlers.map((h) => h[k]!.implementation)) })
+  }
+  for (const [i, context] of contexts.entries()) {
+    yield* Join.run().pipe(Effect.provideContext(context))
+    yield* Effect.forkScoped(Stabilizer.run.pipe(Effect.provideContext(context)), { startImmediately: true })
+    // Virtual nodes route through what all of them know; one finger table serves them all.
+    if (i === 0) yield* Effect.forkScoped(Fingers.run.pipe(Effect.provideContext(context)), { startImmediately: true })
+    yield* Effect.forkScoped(FailureDetector.run.pipe(Effect.provideContext(context)), { startImmediately: true })
+    yield* Effect.forkScoped(Context.get(context, Repair.Repair).run, { startImmediately: true })
+    // Added after the server, so it runs before the server stops: the server still serves
+    // during the leave. Virtual nodes leave in reverse order, the first one last.
+    yield* Effect.addFinalizer(() =>
+      Leave.run().pipe(
+        Effect.provideContext(context),
+        Effect.catchCause((cause) => Effect.logError("graceful leave failed", cause))
+      )
     )
-  )
+  }
 
   return {
-    self,
+    self: vnodes.members[0]!.self,
     port: server.port,
-    membership: Context.get(context, Membership.Membership),
+    membership: vnodes.members[0]!,
+    vnodes: vnodes.members,
     storage: yield* Storage
   } satisfies RunningNode
 }).pipe(
   Effect.mapError((e) => new StartError({ message: e.message }))
 )
+
+/** The services of one virtual node, over the process's config, storage and peers. */
+const services = (
+  self: Membership.Member,
+  listLength: number,
+  suspects: Map<Position.Position, number>,
+  vnodes: VirtualNodes.Service,
+  bootstrap: Context.Service.Shape<typeof Bootstrap>
+) =>
+  Repair.layer.pipe(
+    Layer.provideMerge(Router.layer),
+    Layer.provideMerge(KeyValue.layer),
+    Layer.provideMerge(Replication.layer),
+    Layer.provideMerge(Layer.mergeAll(
+      InFlight.layer,
+      Membership.layer(self, listLength, suspects),
+      Layer.succeed(VirtualNodes.VirtualNodes, vnodes),
+      Layer.succeed(Bootstrap, bootstrap)
+    ))
+  )
+
+/**
+ * The bootstrap of a virtual node after the first: the same way in, except that a node
+ * starting a new ring has its later virtual nodes join its first.
+ */
+const joinFirst = (bootstrap: Context.Service.Shape<typeof Bootstrap>, first: Address.Address): Context.Service.Shape<typeof Bootstrap> => ({
+  ...bootstrap,
+  plan: (self) =>
+    Effect.map(bootstrap.plan(self), (plan) => (Option.isNone(plan.contact) ? { contact: Option.some(first) } : plan))
+})
 
 /** A node as a layer; it needs `NodeConfig`, `Bootstrap` and `Storage`. */
 export const layer: Layer.Layer<DhtNode, StartError, NodeConfig | Bootstrap | Storage> =

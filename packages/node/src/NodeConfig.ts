@@ -56,6 +56,12 @@ export interface Settings {
   readonly tombstoneGrace: Duration.Duration
   /** Share of single-copy reads that check the other replicas afterwards and repair them. @default 0.1 */
   readonly readRepairChance: number
+  /**
+   * Ring positions this process takes: virtual nodes "host:port", "host:port#1", ... each at the
+   * hash of its address, served on one port and sharing one store. More positions spread keys
+   * more evenly over processes, at the cost of background traffic per position. @default 1
+   */
+  readonly vnodes: number
 }
 
 /** The defaults, with the reason beside each number. */
@@ -82,8 +88,12 @@ export const defaults: Settings = {
   repairInterval: Duration.seconds(5), // a full compare costs one scan of the owned range per replica
   repairRate: 10_000,
   tombstoneGrace: Duration.hours(1), // far longer than any repair round, so a delete reaches every replica
-  readRepairChance: 0.1
+  readRepairChance: 0.1,
+  vnodes: 1 // the original's one position per node; see the README for the balance it gives
 }
+
+/** Most virtual nodes a process may run: each runs its own stabilization and repair. */
+export const MAX_VNODES = 256
 
 /**
  * Checks that the settings fit together; the message names the offending settings. The CLI
@@ -97,6 +107,9 @@ export const validate = (s: Settings): string | undefined => {
   }
   if (!int(s.readQuorum) || s.readQuorum < 1 || s.readQuorum > s.replicas) {
     return `read quorum must be between 1 and the replica count (${s.replicas}), got ${s.readQuorum}`
+  }
+  if (!int(s.vnodes) || s.vnodes < 1 || s.vnodes > MAX_VNODES) {
+    return `virtual nodes must be a whole number from 1 to ${MAX_VNODES}, got ${s.vnodes}`
   }
   if (!(s.repairRate > 0)) return `repair rate must be positive, got ${s.repairRate}`
   if (!(s.readRepairChance >= 0 && s.readRepairChance <= 1)) {

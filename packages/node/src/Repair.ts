@@ -12,6 +12,7 @@
  * Moves are rate-limited to `repairRate` keys per second, so repair does not starve clients.
  * The round's progress and the count of keys confirmed at full copies feed the status RPC.
  */
+import { Address } from "@crustyring/protocol"
 import { Interval, Position } from "@crustyring/ring"
 import { Context, Duration, Effect, Layer, Option, Queue, Schedule, Stream } from "effect"
 import * as Digest from "./Digest.ts"
@@ -22,6 +23,7 @@ import { Replication, storageError } from "./Replication.ts"
 import { Router } from "./Router.ts"
 import { type Entry, Storage } from "./Storage.ts"
 import * as Version from "./Version.ts"
+import { VirtualNodes } from "./VirtualNodes.ts"
 
 /** Keys moved so far out of those to move, and the rate. */
 export interface Progress {
@@ -63,6 +65,7 @@ export const make = Effect.gen(function*() {
   const peers = yield* Peers
   const replication = yield* Replication
   const router = yield* Router
+  const vnodes = yield* VirtualNodes
 
   let current: { done: number; total: number; readonly started: number } | undefined
   let replicated = 0
@@ -194,29 +197,75 @@ export const make = Effect.gen(function*() {
   })
 
   /**
-   * Copies this node holds of ranges it is not a replica of: a join moved a replica set, a
-   * range was handed on, or a write went out on an older view. This node holds copies of
-   * `[p, next)`, where `p` is its `replicas - 1`-th predecessor; anything outside is handed to
-   * its owner (merged there by version) and then dropped, so a stale copy can never come back
-   * after a delete. The span must be the same in two rounds in a row, so a ring in motion
-   * drops nothing.
+   * The furthest predecessor whose range this node replicates: walking back, a predecessor's
+   * replica set reaches this node as long as the nodes passed span fewer than `replicas`
+   * processes, none of them this node's own. Undefined when this node replicates every range,
+   * or when the walk cannot tell (then nothing is dropped).
+   */
+  const furthestReplicated = (view: Membership.View) =>
+    Effect.gen(function*() {
+      if (Option.isNone(view.predecessor)) return undefined
+      const me = Membership.processOf(view.self)
+      const passed = new Set<string>()
+      let first = view.self
+      let candidate = view.predecessor.value
+      for (let steps = 0; steps <= membership.successorListLength; steps++) {
+        // Round the ring already: this node is a replica of every range.
+        if (candidate.id === view.self.id) return undefined
+        const process = Membership.processOf(candidate)
+        if (process === me || (!passed.has(process) && passed.size >= config.replicas - 1)) return first
+        passed.add(process)
+        first = candidate
+        // Without virtual nodes each predecessor is a process of its own: no need to look further.
+        if (config.vnodes === 1 && passed.size >= config.replicas - 1) return first
+        const info = yield* peers.neighbors(candidate.address)
+        if (Option.isNone(info.predecessor)) return undefined
+        candidate = info.predecessor.value
+      }
+      return undefined
+    })
+
+  /**
+   * Where the copies kept by the virtual node of this process before this one end: the end of
+   * its own range. This node itself without virtual nodes.
+   */
+  const previousEnd = (view: Membership.View) =>
+    Effect.gen(function*() {
+      let previous = view
+      for (const sibling of vnodes.members) {
+        if (sibling.self.id === view.self.id) continue
+        const v = yield* sibling.view
+        if (v.phase !== "ready" || Option.isSome(v.incoming)) return undefined
+        const better = previous.self.id === view.self.id ||
+          Interval.distance(v.self.id, view.self.id) < Interval.distance(previous.self.id, view.self.id)
+        if (better) previous = v
+      }
+      return { from: previous.self.id, end: Membership.next(previous).id }
+    })
+
+  /**
+   * Copies this process holds of ranges none of its virtual nodes replicates: a join moved a
+   * replica set, a range was handed on, or a write went out on an older view. This node keeps
+   * `[p, next)`, where `p` is the furthest predecessor it replicates; the copies between the
+   * end of what the process's previous virtual node keeps and `p` are handed to their owners
+   * (merged there by version) and then dropped, so a stale copy can never come back after a
+   * delete. The span must be the same in two rounds in a row, so a ring in motion drops
+   * nothing.
    */
   let lastForeign: string | undefined
   const dropForeign = Effect.gen(function*() {
     const view = yield* membership.view
     if (view.phase !== "ready" || Option.isSome(view.incoming) || Option.isNone(view.predecessor)) return
-    if (Membership.holdsEverything(view, config.replicas)) return
-    let first = view.predecessor.value
-    for (let i = 1; i < config.replicas - 1; i++) {
-      const info = yield* peers.neighbors(first.address)
-      if (Option.isNone(info.predecessor)) return
-      first = info.predecessor.value
-      // Round the ring already: this node is a replica of every range.
-      if (first.id === view.self.id) return
-    }
-    const start = Membership.next(view).id
+    if (Membership.holdsEverything(view, config.replicas, membership.successorListLength)) return
+    const first = yield* furthestReplicated(view)
+    const previous = yield* previousEnd(view)
+    if (first === undefined || previous === undefined) return
+    const start = previous.end
     const end = first.id
-    if (start === end || first.id === view.self.id) return
+    // Both ends lie after the previous virtual node (itself without them); nothing lies between
+    // unless the kept span starts after the previous one ends.
+    const kept = Interval.distance(previous.from, end) || Position.RING_SIZE
+    if (start === end || Interval.distance(previous.from, start) >= kept) return
     const span = `${start}:${end}`
     if (span !== lastForeign) {
       lastForeign = span
@@ -227,6 +276,7 @@ export const make = Effect.gen(function*() {
     // Hand the entries over in ring order, one owner's range at a time.
     let owner: { readonly member: Membership.Member; readonly end: Position.Position; readonly start: Position.Position } | undefined
     let batch: Array<Entry> = []
+    let local = false
     const flush = Effect.suspend(() => {
       if (!owner || batch.length === 0) return Effect.void
       const out = batch
@@ -244,20 +294,26 @@ export const make = Effect.gen(function*() {
             const found = yield* router.findOwner(position, 0)
             owner = { member: found.owner, start: found.owner.id, end: found.successor.id }
           }
-          if (owner.member.id === view.self.id) return
+          // An owner in this process shares the store: the views moved, so leave it for a later round.
+          if (Membership.processOf(owner.member) === Membership.processOf(view.self)) {
+            local = true
+            return
+          }
           batch.push(entry)
           if (batch.length >= PUSH_BATCH) yield* flush
         })
       )
     )
     yield* flush
+    if (local) return
     const dropped = yield* Effect.mapError(storage.removeRange(start, end), storageError)
     yield* Effect.logInfo(
       `handed ${dropped} entries of [${Position.toHex(start)}, ${Position.toHex(end)}) to their owners and dropped them: this node is no longer their replica`
     )
   })
 
-  const collect = Effect.gen(function*() {
+  // The store is shared: the first virtual node collects for all.
+  const collect = Address.vnode(membership.self.address) !== 0 ? Effect.void : Effect.gen(function*() {
     const before = Version.fromMillis(Date.now() - Duration.toMillis(config.tombstoneGrace))
     const purged = yield* Effect.mapError(storage.purge(before), storageError)
     if (purged > 0) yield* Effect.logInfo(`collected ${purged} tombstones past their grace period`)

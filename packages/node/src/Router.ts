@@ -4,7 +4,7 @@
  * bouncing a request around.
  */
 import { Errors, type Wire } from "@crustyring/protocol"
-import { Interval, Position } from "@crustyring/ring"
+import { Interval, Position, Ring } from "@crustyring/ring"
 import { Context, Effect, Layer } from "effect"
 import { InFlight } from "./InFlight.ts"
 import { KeyValue } from "./KeyValue.ts"
@@ -12,6 +12,7 @@ import * as Membership from "./Membership.ts"
 import { NodeConfig } from "./NodeConfig.ts"
 import { type OwnerInfo, Peers } from "./Peers.ts"
 import * as Query from "./Query.ts"
+import { VirtualNodes } from "./VirtualNodes.ts"
 
 /** Where a position is served from this node's point of view. */
 export type Location =
@@ -23,12 +24,16 @@ export type Location =
  * this node, closest first. The first is the next hop; the others are fallbacks when it is
  * unreachable. A leaving node owns nothing and may hand a request to any other node.
  */
-export const locate = (view: Membership.View, position: Position.Position): Location => {
+export const locate = (
+  view: Membership.View,
+  position: Position.Position,
+  extra: ReadonlyArray<Membership.Member> = []
+): Location => {
   if (view.phase !== "leaving" && Membership.owns(view, position)) return { _tag: "Local", view }
   const own = Interval.distance(view.self.id, position)
   const seen = new Set<Position.Position>([view.self.id])
   const candidates: Array<Membership.Member> = []
-  for (const m of Membership.known(view)) {
+  for (const m of [...Membership.known(view), ...extra]) {
     if (seen.has(m.id)) continue
     seen.add(m.id)
     if (view.phase === "leaving" || Interval.distance(m.id, position) < own) candidates.push(m)
@@ -62,6 +67,18 @@ export const make = Effect.gen(function*() {
   const inFlight = yield* InFlight
   const keyValue = yield* KeyValue
   const peers = yield* Peers
+  const vnodes = yield* VirtualNodes
+
+  /**
+   * With virtual nodes, the members closest before `position` that any virtual node of this
+   * process knows: their views together cover much of the ring, so they shorten the route.
+   */
+  const nearby = (position: Position.Position): Effect.Effect<ReadonlyArray<Membership.Member>> =>
+    vnodes.count === 1 ? Effect.succeed([]) : Effect.map(vnodes.known, (ring) => {
+      const n = ring.members.length
+      const at = Ring.ownerIndex(ring, position)
+      return at === -1 ? [] : Array.from({ length: Math.min(ROUTE_ATTEMPTS, n) }, (_, i) => ring.members[(at - i + n) % n]!)
+    })
 
   const hopLimit = (position: Position.Position) =>
     new Errors.Unavailable({
@@ -74,11 +91,12 @@ export const make = Effect.gen(function*() {
     | { readonly _tag: "Forward"; readonly candidates: ReadonlyArray<Membership.Member> }
   const runLocal = <A>(
     position: Position.Position,
-    f: (view: Membership.View) => Effect.Effect<A, Errors.RpcError>
+    f: (view: Membership.View) => Effect.Effect<A, Errors.RpcError>,
+    extra: ReadonlyArray<Membership.Member>
   ): Effect.Effect<Step<A>, Errors.RpcError> =>
     inFlight.track(
       Effect.flatMap(membership.view, (view): Effect.Effect<Step<A>, Errors.RpcError> => {
-        const location = locate(view, position)
+        const location = locate(view, position, extra)
         return location._tag === "Local"
           ? Effect.map(f(view), (value) => ({ _tag: "Done", value }))
           : Effect.succeed({ _tag: "Forward", candidates: location.candidates })
@@ -114,14 +132,14 @@ export const make = Effect.gen(function*() {
   // as the largest Effect cost in the CPU profile (see examples/bench).
   const route = Effect.fnUntraced(function*(query: Query.Query, hops: number) {
     const position = Position.position(query.key)
-    const step = yield* runLocal(position, () => keyValue.apply(query))
+    const step = yield* runLocal(position, () => keyValue.apply(query), vnodes.count === 1 ? [] : yield* nearby(position))
     if (step._tag === "Done") return Query.toResult(query, step.value, hops)
     return yield* forward(position, step.candidates, hops, (to) => peers.forward(to.address, Query.encode(query), hops + 1))
   })
 
   const findOwner = Effect.fn("Router.findOwner")(function*(position: Position.Position, hops: number) {
     const view = yield* membership.view
-    const location = locate(view, position)
+    const location = locate(view, position, yield* nearby(position))
     if (location._tag === "Local") return { owner: view.self, successor: Membership.next(view), hops }
     return yield* forward(position, location.candidates, hops, (to) => peers.findOwner(to.address, position, hops + 1))
   })

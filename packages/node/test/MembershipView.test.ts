@@ -12,9 +12,10 @@ import { Membership } from "../src/index.ts"
 const NUM_RUNS = 200
 const MAX = Position.MAX
 
-const member = (id: bigint, port = 7000): Membership.Member => ({
+/** A member in a process of its own, unless `address` puts it in another's. */
+const member = (id: bigint, address = `node-${id.toString(16)}:7000`): Membership.Member => ({
   id: Position.make(id),
-  address: Address.unsafeMake(`127.0.0.1:${port}`)
+  address: Address.unsafeMake(address)
 })
 
 const ids = (ms: ReadonlyArray<Membership.Member>) => ms.map((m) => m.id)
@@ -36,9 +37,9 @@ const view = (
 /** A node's view of a ring with the given IDs: the first is self; it knows up to `length` successors. */
 const ringView = (ring: ReadonlyArray<bigint>, length: number, fingers: ReadonlyArray<number> = []) => {
   const [selfId, ...rest] = ring
-  const self = member(selfId!, 1)
+  const self = member(selfId!)
   const others = rest
-    .map((id, i) => member(id, i + 2))
+    .map((id) => member(id))
     .sort((a, b) => (Interval.distance(self.id, a.id) < Interval.distance(self.id, b.id) ? -1 : 1))
   return view(self, others.slice(0, length), {
     predecessor: Option.fromUndefinedOr(others.at(-1)),
@@ -58,11 +59,11 @@ const repairOf = (v: Membership.View) => {
 }
 
 describe("Membership.withoutDead", () => {
-  const self = member(100n, 1)
-  const a = member(200n, 2)
-  const b = member(300n, 3)
-  const c = member(400n, 4)
-  const d = member(50n, 5)
+  const self = member(100n)
+  const a = member(200n)
+  const b = member(300n)
+  const c = member(400n)
+  const d = member(50n)
 
   it("removes the dead member from the successors, the predecessor and the fingers", () => {
     const before = view(self, [a, b, c, d], { predecessor: Option.some(b), fingers: [a, b, d] })
@@ -77,7 +78,7 @@ describe("Membership.withoutDead", () => {
   })
 
   it("matches by ID, not by object identity", () => {
-    const after = Membership.withoutDead(view(self, [a, b], { fingers: [b] }), member(b.id, 9999))
+    const after = Membership.withoutDead(view(self, [a, b], { fingers: [b] }), member(b.id, "elsewhere:9999"))
     expect(ids(after.successors)).toEqual([a.id])
     expect(after.fingers).toEqual([])
   })
@@ -158,6 +159,37 @@ describe("Membership.replicaSet", () => {
     )
     assert.strictEqual(Membership.replicaSet(view(member(1n), []), 3).length, 0, "alone")
   })
+
+  it("with virtual nodes, takes one successor per process and never this node's own process", () => {
+    // Processes a, b, c; this node is a#1. Its successors: a (own process), b#2, b, a#3, c.
+    const self = member(10n, "a:1#1")
+    const successors = [member(20n, "a:1"), member(30n, "b:1#2"), member(40n, "b:1"), member(50n, "a:1#3"), member(60n, "c:1")]
+    const v = view(self, successors)
+    expect(Membership.replicaSet(v, 3).map((m) => m.address)).toEqual(["b:1#2", "c:1"])
+    expect(Membership.replicaSet(v, 2).map((m) => m.address)).toEqual(["b:1#2"])
+    // Only two other processes exist: a replica set of 5 has the two.
+    expect(Membership.replicaSet(v, 5).map((m) => m.address)).toEqual(["b:1#2", "c:1"])
+  })
+
+  it("holds copies in distinct processes for any placement of virtual nodes", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 30 }),
+        fc.integer({ min: 1, max: 5 }),
+        (processes, replicas) => {
+          const self = member(0n, "p0:1")
+          const successors = processes.map((p, i) => member(BigInt(i + 1), `p${p}:1#${i + 1}`))
+          const set = Membership.replicaSet(view(self, successors), replicas)
+          const owners = set.map((m) => Membership.processOf(m))
+          expect(new Set(owners).size).toBe(owners.length)
+          expect(owners).not.toContain("p0:1")
+          const others = new Set(processes.filter((p) => p !== 0)).size
+          expect(set.length).toBe(Math.min(replicas - 1, others))
+        }
+      ),
+      { numRuns: NUM_RUNS }
+    )
+  })
 })
 
 describe("Membership.holdsEverything", () => {
@@ -178,11 +210,18 @@ describe("Membership.holdsEverything", () => {
   it("a full successor list never holds everything, whatever the replica count", () => {
     for (const replicas of [1, 3, 8, 9, 12]) {
       const length = Membership.successorListLength(replicas)
-      const v = view(member(0n), Array.from({ length }, (_, i) => member(BigInt(i + 1) * 10n, 7000 + i)))
+      const v = view(member(0n), Array.from({ length }, (_, i) => member(BigInt(i + 1) * 10n)))
       assert.isFalse(Membership.holdsEverything(v, replicas), `replicas ${replicas}`)
     }
     assert.isTrue(Membership.holdsEverything(view(member(0n), []), 1), "alone, one replica")
     assert.isTrue(Membership.holdsEverything(view(member(0n), [member(5n)]), 2))
     assert.isFalse(Membership.holdsEverything(view(member(0n), [member(5n)]), 1))
+  })
+
+  it("counts processes, not virtual nodes", () => {
+    const self = member(0n, "a:1")
+    const v = view(self, [member(5n, "b:1"), member(6n, "a:1#1"), member(7n, "b:1#1")])
+    assert.isTrue(Membership.holdsEverything(v, 2, 24), "two processes, two copies")
+    assert.isFalse(Membership.holdsEverything(v, 1, 24), "two processes, one copy")
   })
 })

@@ -1,6 +1,10 @@
 /**
  * Node addresses: "host:port" strings. A node's ring ID is the hash of this exact string, so
  * every address is normalised the same way wherever it enters (flags, registry, peers).
+ *
+ * A process that runs virtual nodes serves them all on one port: its first virtual node is
+ * "host:port" and the others are "host:port#1", "host:port#2", ... Calls to "host:port#i" go
+ * to "host:port" and name the virtual node in the `crusty-vnode` metadata header.
  */
 import { Effect, Schema } from "effect"
 
@@ -23,6 +27,16 @@ const HOST = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)$
 export const normalize = (input: string): { readonly address: Address } | { readonly error: string } => {
   let s = input.trim()
   s = s.replace(/^https?:\/\//i, "").replace(/\/$/, "")
+  let suffix = ""
+  const hash = s.indexOf("#")
+  if (hash !== -1) {
+    const index = s.slice(hash + 1)
+    if (!/^\d{1,5}$/.test(index) || Number(index) < 1 || Number(index) > MAX_VNODE) {
+      return { error: `invalid virtual node in address ${JSON.stringify(input)}: expected host:port#1 to #${MAX_VNODE}` }
+    }
+    suffix = `#${Number(index)}`
+    s = s.slice(0, hash)
+  }
   const colon = s.lastIndexOf(":")
   if (colon <= 0) return { error: `address must be host:port, got ${JSON.stringify(input)}` }
   const host = s.slice(0, colon)
@@ -31,8 +45,30 @@ export const normalize = (input: string): { readonly address: Address } | { read
   if (!/^\d{1,5}$/.test(portText)) return { error: `invalid port in address ${JSON.stringify(input)}` }
   const port = Number(portText)
   if (port < 1 || port > 65535) return { error: `port must be 1-65535 in address ${JSON.stringify(input)}` }
-  return { address: `${host}:${port}` as Address }
+  return { address: `${host}:${port}${suffix}` as Address }
 }
+
+/** The highest virtual-node index an address may name. */
+export const MAX_VNODE = 1023
+
+/** The metadata header that names the virtual node a call is for. */
+export const VNODE_HEADER = "crusty-vnode"
+
+/** The process part of an address, "host:port": where a virtual node's calls are sent. */
+export const target = (address: string): string => {
+  const hash = address.indexOf("#")
+  return hash === -1 ? address : address.slice(0, hash)
+}
+
+/** The virtual-node index an address names: 0 for a plain "host:port". */
+export const vnode = (address: string): number => {
+  const hash = address.indexOf("#")
+  return hash === -1 ? 0 : Number(address.slice(hash + 1))
+}
+
+/** The address of virtual node `index` of the process at `base` ("host:port"). */
+export const withVnode = (base: Address, index: number): Address =>
+  (index === 0 ? target(base) : `${target(base)}#${index}`) as Address
 
 /** Parses an address, failing with `InvalidAddress`. */
 export const parse = (input: string): Effect.Effect<Address, InvalidAddress> => {

@@ -4,6 +4,7 @@
  */
 import * as grpc from "@grpc/grpc-js"
 import { Cause, Context, Duration, Effect, Exit, Option, Queue, Scope, Stream } from "effect"
+import * as Address from "./Address.ts"
 import * as Errors from "./Errors.ts"
 
 /** Channel and server options shared by every node, registry and client. */
@@ -141,15 +142,54 @@ export const serverStream = <R, Req, Res>(
   })
 }
 
-/** A grpc-js client for `target`, closed when the scope closes. */
+/** Names virtual node `index` in the metadata of every call. */
+const vnodeInterceptor = (index: number): grpc.Interceptor => (options, nextCall) =>
+  new grpc.InterceptingCall(nextCall(options), {
+    start: (metadata, listener, next) => {
+      metadata.set(Address.VNODE_HEADER, String(index))
+      next(metadata, listener)
+    }
+  })
+
+/**
+ * A grpc-js client for `target`, closed when the scope closes. A virtual-node address
+ * ("host:port#i") connects to "host:port" and names the virtual node on every call.
+ */
 export const client = <C extends grpc.Client>(
-  Ctor: new(address: string, credentials: grpc.ChannelCredentials, options?: grpc.ChannelOptions) => C,
+  Ctor: new(address: string, credentials: grpc.ChannelCredentials, options?: grpc.ClientOptions) => C,
   target: string
 ): Effect.Effect<C, never, Scope.Scope> =>
   Effect.acquireRelease(
-    Effect.sync(() => new Ctor(target, grpc.credentials.createInsecure(), channelOptions)),
+    Effect.sync(() => {
+      const index = Address.vnode(target)
+      const options: grpc.ClientOptions = index === 0 ? channelOptions : { ...channelOptions, interceptors: [vnodeInterceptor(index)] }
+      return new Ctor(Address.target(target), grpc.credentials.createInsecure(), options)
+    }),
     (c) => Effect.sync(() => c.close())
   )
+
+/**
+ * One service served for several virtual nodes on one port: each call goes to the
+ * implementation its `crusty-vnode` header names, or to the first without one (so clients of
+ * the original contract reach the process as before). A call for a virtual node this process
+ * does not run is answered UNAVAILABLE, as from an absent node.
+ */
+export const dispatch = (implementations: ReadonlyArray<grpc.UntypedServiceImplementation>): grpc.UntypedServiceImplementation => {
+  if (implementations.length === 1) return implementations[0]!
+  const out: grpc.UntypedServiceImplementation = {}
+  for (const name of Object.keys(implementations[0]!)) {
+    out[name] = ((call: grpc.ServerUnaryCall<unknown, unknown>, callback?: grpc.sendUnaryData<unknown>) => {
+      const header = call.metadata.get(Address.VNODE_HEADER)[0]
+      const index = header === undefined ? 0 : Number(header)
+      const handler = implementations[index]?.[name] as ((...args: Array<unknown>) => void) | undefined
+      if (handler) return handler(call, callback)
+      const error = { code: grpc.status.UNAVAILABLE, details: `no virtual node ${String(header)} at this address` }
+      if (typeof callback === "function") return callback(error)
+      ;(call as unknown as grpc.ServerWritableStream<unknown, unknown>).destroy(Object.assign(new Error(error.details), error))
+    }) as grpc.UntypedHandleCall
+  }
+  return out
+}
 
 /**
  * Runs one unary call with a deadline. `invoke` starts the call with the given options; the

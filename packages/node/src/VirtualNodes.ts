@@ -1,0 +1,58 @@
+/**
+ * The virtual nodes of one process. A process may take several ring positions ("host:port",
+ * "host:port#1", ...) to even out the share of keys each process holds. They are ordinary ring
+ * members, each with its own membership view, but they share the process's store, so one
+ * process holds one copy of a key however many of its positions replicate it. This service lets
+ * them see each other: to route through what any of them knows, and to drop only the copies
+ * that none of them needs.
+ */
+import { Address } from "@crustyring/protocol"
+import { Ring } from "@crustyring/ring"
+import { Context, Effect, Layer } from "effect"
+import * as Membership from "./Membership.ts"
+
+/** How long a merged view of the process's knowledge is reused before it is rebuilt. */
+const KNOWN_TTL_MS = 250
+
+/** The virtual nodes of this process. */
+export interface Service {
+  /** How many this process runs. */
+  readonly count: number
+  /** Their memberships, in index order, as they are built. */
+  readonly members: Array<Membership.Service>
+  /** Every member any of them knows, sorted by ID; rebuilt at most every 250 ms. */
+  readonly known: Effect.Effect<Ring.Ring<Membership.Member>>
+}
+
+/** The virtual nodes of this process. */
+export class VirtualNodes extends Context.Service<VirtualNodes, Service>()("@crustyring/node/VirtualNodes") {}
+
+/** The process a member runs in: its address without the virtual-node suffix. */
+export const processOf = (member: Membership.Member): string => Address.target(member.address)
+
+/** An empty set for `count` virtual nodes; each registers its membership as it is built. */
+export const make = (count: number): Service => {
+  const members: Array<Membership.Service> = []
+  let cache: { readonly at: number; readonly ring: Ring.Ring<Membership.Member> } | undefined
+  return {
+    count,
+    members,
+    known: Effect.gen(function*() {
+      const now = Date.now()
+      if (cache && now - cache.at < KNOWN_TTL_MS) return cache.ring
+      const all: Array<Membership.Member> = []
+      for (const m of members) {
+        const view = yield* m.view
+        if (view.phase === "ready") all.push(...Membership.known(view))
+        else all.push(...Membership.known(view).filter((k) => k.id !== view.self.id))
+      }
+      // The virtual nodes share one suspect list, so the first one's is everyone's.
+      const ring = Ring.make(members.length === 0 ? all : all.filter((m) => !Membership.isSuspect(members[0]!, m.id, now)))
+      cache = { at: now, ring }
+      return ring
+    })
+  }
+}
+
+/** A process of one position: the original layout. */
+export const layerSingle: Layer.Layer<VirtualNodes> = Layer.sync(VirtualNodes, () => make(1))
