@@ -121,7 +121,7 @@ export const make = Effect.gen(function*() {
         ...Option.match(view.predecessor, { onNone: () => ({}), onSome: (p) => ({ predecessor: toRef(p) }) }),
         successors: view.successors.map(toRef)
       }))),
-    Ping: Grpc.unary(context, () => Effect.succeed({})),
+    Ping: Grpc.unary(context, () => Effect.succeed({ vnodes: config.vnodes })),
     FetchRange: Grpc.serverStream(context, (req: Wire.RangeRequest__Output) =>
       Stream.unwrap(
         Effect.map(

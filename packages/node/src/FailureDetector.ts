@@ -4,18 +4,43 @@
  * `failureTimeout` is declared dead: it leaves the view (`Membership.withoutDead`), which hands
  * its range to this node when it was the successor, and stabilization repairs the rest.
  */
-import { Duration, Effect, Option, Schedule } from "effect"
+import { Address, Errors } from "@crustyring/protocol"
+import { Deferred, Duration, Effect, Option, Schedule } from "effect"
 import * as Membership from "./Membership.ts"
 import { NodeConfig } from "./NodeConfig.ts"
 import { Peers } from "./Peers.ts"
+import { VirtualNodes } from "./VirtualNodes.ts"
 
 /** Runs the detector for as long as the scope lives. */
 export const run = Effect.gen(function*() {
   const config = yield* NodeConfig
   const membership = yield* Membership.Membership
   const peers = yield* Peers
+  const vnodes = yield* VirtualNodes
   const timeoutMs = Duration.toMillis(config.failureTimeout)
   const deadline = Duration.min(config.rpcTimeout, config.failureTimeout)
+  const fresh = Duration.toMillis(config.pingInterval) / 2
+
+  /**
+   * Whether `member` answers: its process answers a ping (one shared by every virtual node of
+   * this process that watches the same process within half a period) and still runs it.
+   */
+  const alive = (member: Membership.Member) =>
+    Effect.gen(function*() {
+      const target = Address.target(member.address)
+      const now = Date.now()
+      let probe = vnodes.probes.get(target)
+      if (!probe || now - probe.at >= fresh) {
+        const result = yield* Deferred.make<number, Errors.RpcError>()
+        probe = { at: now, result }
+        vnodes.probes.set(target, probe)
+        yield* Effect.forkDetach(Effect.exit(peers.probe(target, deadline)).pipe(Effect.flatMap((exit) => Deferred.done(result, exit))))
+      }
+      const count = yield* Deferred.await(probe.result)
+      if (Address.vnode(member.address) >= count) {
+        return yield* new Errors.Unavailable({ message: `${target} no longer runs ${member.address}` })
+      }
+    })
   // When each neighbour last answered, or was first watched.
   const lastHeard = new Map<bigint, number>()
 
@@ -44,7 +69,7 @@ export const run = Effect.gen(function*() {
     for (const id of watched.keys()) if (!lastHeard.has(id)) lastHeard.set(id, now)
     for (const id of lastHeard.keys()) if (!watched.has(id)) lastHeard.delete(id)
     yield* Effect.forEach(watched.values(), (m) =>
-      peers.ping(m.address, deadline).pipe(
+      alive(m).pipe(
         Effect.matchEffect({
           onSuccess: () =>
             Effect.sync(() => {

@@ -62,6 +62,8 @@ export interface Service {
   readonly neighbors: (to: Address.Address) => Effect.Effect<NeighborInfo, Errors.RpcError>
   /** Liveness check, with the RPC deadline or a shorter one. */
   readonly ping: (to: Address.Address, timeout?: Duration.Duration) => Effect.Effect<void, Errors.RpcError>
+  /** Liveness check of a whole process: how many virtual nodes it runs (1 without them). */
+  readonly probe: (to: string, timeout: Duration.Duration) => Effect.Effect<number, Errors.RpcError>
   readonly fetchRange: (to: Address.Address, start: Position.Position, end: Position.Position) => Stream.Stream<Entry, Errors.RpcError>
   readonly releaseRange: (to: Address.Address, start: Position.Position, end: Position.Position) => Effect.Effect<void, Errors.RpcError>
   /** The entry a node holds for a key, tombstones included. */
@@ -126,6 +128,10 @@ export const make = Effect.gen(function*() {
       ),
     ping: (to, deadline = timeout) =>
       withClient(to, (c) => Grpc.call(to, deadline, (o, cb) => c.Ping({}, o, cb))).pipe(Effect.asVoid),
+    probe: (to, deadline) =>
+      withClient(to, (c) => Grpc.call<Wire.PingReply__Output>(to, deadline, (o, cb) => c.Ping({}, o, cb))).pipe(
+        Effect.map((r) => Math.max(1, r.vnodes))
+      ),
     fetchRange: (to, start, end) =>
       Stream.unwrap(
         Effect.map(RcMap.get(pool, to), (c) =>

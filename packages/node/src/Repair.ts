@@ -14,7 +14,7 @@
  */
 import { Address } from "@crustyring/protocol"
 import { Interval, Position } from "@crustyring/ring"
-import { Context, Duration, Effect, Layer, Option, Queue, Schedule, Stream } from "effect"
+import { Context, Duration, Effect, Layer, Option, Queue, Stream, SubscriptionRef } from "effect"
 import * as Digest from "./Digest.ts"
 import * as Membership from "./Membership.ts"
 import { NodeConfig } from "./NodeConfig.ts"
@@ -335,10 +335,9 @@ export const make = Effect.gen(function*() {
     Effect.raceAll([
       Effect.sleep(config.repairInterval),
       Queue.take(replication.missed),
-      membership.view.pipe(
-        Effect.flatMap((v) => (signature(v, config.replicas) === seen ? Effect.fail("same" as const) : Effect.void)),
-        Effect.retry(Schedule.spaced("100 millis")),
-        Effect.ignore
+      SubscriptionRef.changes(membership.ref).pipe(
+        Stream.filter((v) => signature(v, config.replicas) !== seen),
+        Stream.runHead
       )
     ])
 

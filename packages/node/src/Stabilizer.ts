@@ -67,7 +67,9 @@ export const stabilize = Effect.fn("Stabilizer.stabilize")(function*() {
           ? { ...v, successors: list.slice(0, membership.successorListLength) }
           : v
       )
-      yield* peers.notify(next.address, self).pipe(Effect.ignore)
+      // A successor that already has this node as its predecessor needs no notice.
+      const known = next.id === successor.id && Option.exists(predecessor, (p) => p.id === self.id)
+      if (!known) yield* peers.notify(next.address, self).pipe(Effect.ignore)
     }
   }
 })

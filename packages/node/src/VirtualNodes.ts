@@ -6,9 +6,9 @@
  * them see each other: to route through what any of them knows, and to drop only the copies
  * that none of them needs.
  */
-import { Address } from "@crustyring/protocol"
+import { Address, type Errors } from "@crustyring/protocol"
 import { Ring } from "@crustyring/ring"
-import { Context, Effect, Layer } from "effect"
+import { Context, Deferred, Effect, Layer } from "effect"
 import * as Membership from "./Membership.ts"
 
 /** How long a merged view of the process's knowledge is reused before it is rebuilt. */
@@ -22,6 +22,12 @@ export interface Service {
   readonly members: Array<Membership.Service>
   /** Every member any of them knows, sorted by ID; rebuilt at most every 250 ms. */
   readonly known: Effect.Effect<Ring.Ring<Membership.Member>>
+  /**
+   * The last liveness probe of each process ("host:port"), started at `at`: how many virtual
+   * nodes it runs. The failure detectors of all virtual nodes share it, so a process is pinged
+   * once per round however many of its positions they watch.
+   */
+  readonly probes: Map<string, { readonly at: number; readonly result: Deferred.Deferred<number, Errors.RpcError> }>
 }
 
 /** The virtual nodes of this process. */
@@ -37,6 +43,7 @@ export const make = (count: number): Service => {
   return {
     count,
     members,
+    probes: new Map(),
     known: Effect.gen(function*() {
       const now = Date.now()
       if (cache && now - cache.at < KNOWN_TTL_MS) return cache.ring

@@ -24,6 +24,7 @@ export type { JoinRequest, JoinRequest__Output } from "./generated/peer/JoinRequ
 export type { Neighbors, Neighbors__Output } from "./generated/peer/Neighbors.ts"
 export type { NodeRef, NodeRef__Output } from "./generated/peer/NodeRef.ts"
 export type { NodeStatus, NodeStatus__Output } from "./generated/peer/NodeStatus.ts"
+export type { PingReply, PingReply__Output } from "./generated/peer/PingReply.ts"
 export type { NotifyRequest, NotifyRequest__Output } from "./generated/peer/NotifyRequest.ts"
 export type { PeerClient, PeerHandlers } from "./generated/peer/Peer.ts"
 export type { PredecessorLeftRequest, PredecessorLeftRequest__Output } from "./generated/peer/PredecessorLeftRequest.ts"

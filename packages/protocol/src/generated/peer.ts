@@ -20,6 +20,7 @@ import type { NodeRef as _peer_NodeRef, NodeRef__Output as _peer_NodeRef__Output
 import type { NodeStatus as _peer_NodeStatus, NodeStatus__Output as _peer_NodeStatus__Output } from './peer/NodeStatus.js';
 import type { NotifyRequest as _peer_NotifyRequest, NotifyRequest__Output as _peer_NotifyRequest__Output } from './peer/NotifyRequest.js';
 import type { PeerClient as _peer_PeerClient, PeerDefinition as _peer_PeerDefinition } from './peer/Peer.js';
+import type { PingReply as _peer_PingReply, PingReply__Output as _peer_PingReply__Output } from './peer/PingReply.js';
 import type { PredecessorLeftRequest as _peer_PredecessorLeftRequest, PredecessorLeftRequest__Output as _peer_PredecessorLeftRequest__Output } from './peer/PredecessorLeftRequest.js';
 import type { Progress as _peer_Progress, Progress__Output as _peer_Progress__Output } from './peer/Progress.js';
 import type { PushRequest as _peer_PushRequest, PushRequest__Output as _peer_PushRequest__Output } from './peer/PushRequest.js';
@@ -61,6 +62,7 @@ export interface ProtoGrpcType {
     NodeStatus: MessageTypeDefinition<_peer_NodeStatus, _peer_NodeStatus__Output>
     NotifyRequest: MessageTypeDefinition<_peer_NotifyRequest, _peer_NotifyRequest__Output>
     Peer: SubtypeConstructor<typeof grpc.Client, _peer_PeerClient> & { service: _peer_PeerDefinition }
+    PingReply: MessageTypeDefinition<_peer_PingReply, _peer_PingReply__Output>
     PredecessorLeftRequest: MessageTypeDefinition<_peer_PredecessorLeftRequest, _peer_PredecessorLeftRequest__Output>
     Progress: MessageTypeDefinition<_peer_Progress, _peer_Progress__Output>
     PushRequest: MessageTypeDefinition<_peer_PushRequest, _peer_PushRequest__Output>

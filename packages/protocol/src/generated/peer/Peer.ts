@@ -16,6 +16,7 @@ import type { JoinRequest as _peer_JoinRequest, JoinRequest__Output as _peer_Joi
 import type { Neighbors as _peer_Neighbors, Neighbors__Output as _peer_Neighbors__Output } from '../peer/Neighbors.js';
 import type { NodeStatus as _peer_NodeStatus, NodeStatus__Output as _peer_NodeStatus__Output } from '../peer/NodeStatus.js';
 import type { NotifyRequest as _peer_NotifyRequest, NotifyRequest__Output as _peer_NotifyRequest__Output } from '../peer/NotifyRequest.js';
+import type { PingReply as _peer_PingReply, PingReply__Output as _peer_PingReply__Output } from '../peer/PingReply.js';
 import type { PredecessorLeftRequest as _peer_PredecessorLeftRequest, PredecessorLeftRequest__Output as _peer_PredecessorLeftRequest__Output } from '../peer/PredecessorLeftRequest.js';
 import type { PushRequest as _peer_PushRequest, PushRequest__Output as _peer_PushRequest__Output } from '../peer/PushRequest.js';
 import type { QueryResult as _dht_QueryResult, QueryResult__Output as _dht_QueryResult__Output } from '../dht/QueryResult.js';
@@ -93,14 +94,14 @@ export interface PeerClient extends grpc.Client {
   notify(argument: _peer_NotifyRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
   notify(argument: _peer_NotifyRequest, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
   
-  Ping(argument: _google_protobuf_Empty, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
-  Ping(argument: _google_protobuf_Empty, metadata: grpc.Metadata, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
-  Ping(argument: _google_protobuf_Empty, options: grpc.CallOptions, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
-  Ping(argument: _google_protobuf_Empty, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
-  ping(argument: _google_protobuf_Empty, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
-  ping(argument: _google_protobuf_Empty, metadata: grpc.Metadata, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
-  ping(argument: _google_protobuf_Empty, options: grpc.CallOptions, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
-  ping(argument: _google_protobuf_Empty, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
+  Ping(argument: _google_protobuf_Empty, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_peer_PingReply__Output>): grpc.ClientUnaryCall;
+  Ping(argument: _google_protobuf_Empty, metadata: grpc.Metadata, callback: grpc.requestCallback<_peer_PingReply__Output>): grpc.ClientUnaryCall;
+  Ping(argument: _google_protobuf_Empty, options: grpc.CallOptions, callback: grpc.requestCallback<_peer_PingReply__Output>): grpc.ClientUnaryCall;
+  Ping(argument: _google_protobuf_Empty, callback: grpc.requestCallback<_peer_PingReply__Output>): grpc.ClientUnaryCall;
+  ping(argument: _google_protobuf_Empty, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_peer_PingReply__Output>): grpc.ClientUnaryCall;
+  ping(argument: _google_protobuf_Empty, metadata: grpc.Metadata, callback: grpc.requestCallback<_peer_PingReply__Output>): grpc.ClientUnaryCall;
+  ping(argument: _google_protobuf_Empty, options: grpc.CallOptions, callback: grpc.requestCallback<_peer_PingReply__Output>): grpc.ClientUnaryCall;
+  ping(argument: _google_protobuf_Empty, callback: grpc.requestCallback<_peer_PingReply__Output>): grpc.ClientUnaryCall;
   
   PredecessorLeft(argument: _peer_PredecessorLeftRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
   PredecessorLeft(argument: _peer_PredecessorLeftRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
@@ -175,7 +176,7 @@ export interface PeerHandlers extends grpc.UntypedServiceImplementation {
   
   Notify: grpc.handleUnaryCall<_peer_NotifyRequest__Output, _google_protobuf_Empty>;
   
-  Ping: grpc.handleUnaryCall<_google_protobuf_Empty__Output, _google_protobuf_Empty>;
+  Ping: grpc.handleUnaryCall<_google_protobuf_Empty__Output, _peer_PingReply>;
   
   PredecessorLeft: grpc.handleUnaryCall<_peer_PredecessorLeftRequest__Output, _google_protobuf_Empty>;
   
@@ -200,7 +201,7 @@ export interface PeerDefinition extends grpc.ServiceDefinition {
   GetNeighbors: MethodDefinition<_google_protobuf_Empty, _peer_Neighbors, _google_protobuf_Empty__Output, _peer_Neighbors__Output>
   Join: MethodDefinition<_peer_JoinRequest, _peer_JoinReply, _peer_JoinRequest__Output, _peer_JoinReply__Output>
   Notify: MethodDefinition<_peer_NotifyRequest, _google_protobuf_Empty, _peer_NotifyRequest__Output, _google_protobuf_Empty__Output>
-  Ping: MethodDefinition<_google_protobuf_Empty, _google_protobuf_Empty, _google_protobuf_Empty__Output, _google_protobuf_Empty__Output>
+  Ping: MethodDefinition<_google_protobuf_Empty, _peer_PingReply, _google_protobuf_Empty__Output, _peer_PingReply__Output>
   PredecessorLeft: MethodDefinition<_peer_PredecessorLeftRequest, _google_protobuf_Empty, _peer_PredecessorLeftRequest__Output, _google_protobuf_Empty__Output>
   Push: MethodDefinition<_peer_PushRequest, _google_protobuf_Empty, _peer_PushRequest__Output, _google_protobuf_Empty__Output>
   ReleaseRange: MethodDefinition<_peer_RangeRequest, _google_protobuf_Empty, _peer_RangeRequest__Output, _google_protobuf_Empty__Output>

@@ -1,0 +1,10 @@
+// Original file: proto/peer.proto
+
+
+export interface PingReply {
+  'vnodes'?: (number);
+}
+
+export interface PingReply__Output {
+  'vnodes': (number);
+}
