@@ -8,6 +8,7 @@
  *   e. join transfer: a second node joining a node that holds 100,000 keys
  *   f. memory of one node holding 100,000 keys, vs the bare server (clean child processes)
  *   g. one node on the memory store vs --data-dir (LMDB) under --durability sync and async
+ *   h. virtual nodes in a running cluster: start time, key balance, idle CPU per process
  *
  * Each section prints an aligned table; the run writes `bench-results.json` at the repo root
  * and prints the same JSON as the last stdout line.
@@ -47,7 +48,7 @@ import { fmt, header, mean, median, percentile, round, table } from "./stats.ts"
 // ---------------------------------------------------------------------------------------------
 
 const QUICK = process.env.BENCH_QUICK === "1"
-const ONLY = new Set((process.env.BENCH_ONLY ?? "abcdefg").toLowerCase().split(""))
+const ONLY = new Set((process.env.BENCH_ONLY ?? "abcdefgh").toLowerCase().split(""))
 const REPS = QUICK ? 1 : 3
 const WARMUP_MS = QUICK ? 500 : 1000
 const WINDOW_MS = QUICK ? 2000 : 5000
@@ -60,6 +61,10 @@ const BALANCE_KEYS = 100_000
 const BALANCE_SETS = 20
 const BALANCE_VNODES = [1, 16, 64, 128, 256]
 const BIG_KEYS = QUICK ? 20_000 : 100_000
+const VNODE_COUNTS = QUICK ? [1, 16] : [1, 16, 128]
+const VNODE_PROCESSES = 4
+const VNODE_KEYS = 10_000
+const IDLE_MS = QUICK ? 2000 : 5000
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url))
 const RESULTS_FILE = here("../../bench-results.json")
@@ -659,6 +664,71 @@ const sectionG = async () => {
   return { stores: json, reps: REPS, concurrency: CONCURRENCY, valueBytes: VALUE_BYTES }
 }
 
+// ---------------------------------------------------------------------------------------------
+// h. Virtual nodes in a running cluster
+// ---------------------------------------------------------------------------------------------
+
+const sectionH = async () => {
+  header(`h. Virtual nodes: ${VNODE_PROCESSES} in-process nodes with V positions each, ${fmt(VNODE_KEYS)} keys, 3 copies`)
+  const rows: Array<Array<string>> = []
+  const json: Array<Record<string, unknown>> = []
+  for (const vnodes of VNODE_COUNTS) {
+    const out = await withScope(async (run) => {
+      const t0 = now()
+      const c = await run(cluster({ nodes: VNODE_PROCESSES, registry: false, config: { vnodes } }))
+      const startS = (now() - t0) / 1000
+      const client = Load.connect(c.nodes[0]!.address)
+      await Load.fill(client, VNODE_KEYS, { concurrency: CONCURRENCY, valueBytes: VALUE_BYTES })
+      client.close()
+      // Each process owns the ranges of its positions: the balance a user sees.
+      const owned = await Promise.all(c.nodes.map(async (n) => {
+        let sum = 0
+        for (const m of n.node.vnodes) {
+          const view = await Effect.runPromise(m.view)
+          const next = view.successors[0] ?? view.self
+          sum += await Effect.runPromise(n.node.storage.count(view.self.id, next.id))
+        }
+        return sum
+      }))
+      // Idle cost: the CPU all nodes of this process use with no client traffic, once the
+      // repair rounds that follow the writes are over.
+      await new Promise((resolve) => setTimeout(resolve, IDLE_MS))
+      const cpu0 = process.cpuUsage()
+      const w0 = now()
+      await new Promise((resolve) => setTimeout(resolve, IDLE_MS))
+      const idle = cpuMicros(process.cpuUsage(cpu0)) / 1000 / (now() - w0) / VNODE_PROCESSES
+      // Graceful stops, newest node first: every position hands its range on.
+      const t1 = now()
+      for (const n of [...c.nodes].reverse()) await run(c.stopNode(n))
+      const stopS = (now() - t1) / 1000
+      return { startS, owned, idle, stopS }
+    })
+    const avg = mean(out.owned)
+    rows.push([
+      String(vnodes),
+      fmt(out.startS, 1),
+      fmt(out.stopS, 1),
+      out.owned.map((o) => fmt(o)).join(" / "),
+      fmt(Math.max(...out.owned) / avg, 2),
+      fmt(Math.min(...out.owned) / avg, 2),
+      `${fmt(out.idle * 100, 1)}%`
+    ])
+    json.push({
+      vnodes,
+      startSeconds: round(out.startS, 2),
+      stopSeconds: round(out.stopS, 2),
+      ownedPerNode: out.owned,
+      maxOverMean: round(Math.max(...out.owned) / avg, 3),
+      minOverMean: round(Math.min(...out.owned) / avg, 3),
+      idleCpuPerNode: round(out.idle, 4)
+    })
+  }
+  console.log(table(["vnodes", "start s (all)", "stop s (all)", "keys owned per node", "max/mean", "min/mean", "idle CPU per node"], rows))
+  console.log(`Nodes started, and stopped gracefully, one after another (each position joins or leaves in turn). Owned keys counted in each node's store over its`)
+  console.log(`positions' ranges. Idle CPU: this process's CPU over ${IDLE_MS / 1000} s with no traffic (after ${IDLE_MS / 1000} s to settle), divided by ${VNODE_PROCESSES}, as a share of one core.`)
+  return { processes: VNODE_PROCESSES, keys: VNODE_KEYS, rows: json }
+}
+
 const started = now()
 console.log(`Crusty Ring benchmarks: ${machine.cpu}, ${machine.cpus} CPUs, ${machine.totalMemoryGB} GB, Node ${machine.node}, ${machine.date}`)
 console.log(`Load average at start: ${machine.loadAvgAtStart.join(" ")}${machine.loadAvgAtStart[0]! > 0.5 ? " (other work is running: expect noise)" : ""}`)
@@ -682,6 +752,7 @@ await timed("d", sectionD)
 await timed("e", sectionE)
 await timed("f", sectionF)
 await timed("g", sectionG)
+await timed("h", sectionH)
 
 const totalSeconds = round((now() - started) / 1000, 1)
 console.log(`\nTotal: ${fmt(totalSeconds, 1)} s`)
@@ -694,7 +765,7 @@ const results = {
   sectionLoadAvg: loadAvg,
   ...sections
 }
-const complete = [..."abcdefg"].every((s) => ONLY.has(s)) && !QUICK
+const complete = [..."abcdefgh"].every((s) => ONLY.has(s)) && !QUICK
 if (complete) writeFileSync(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`)
 else console.log(`(partial or quick run: ${RESULTS_FILE} not written)`)
 console.log(JSON.stringify(results))

@@ -95,6 +95,17 @@ export const defaults: Settings = {
 /** Most virtual nodes a process may run: each runs its own stabilization and repair. */
 export const MAX_VNODES = 256
 
+/** Virtual nodes a process runs at the configured periods; beyond this, the periods stretch. */
+export const FULL_RATE_VNODES = 16
+
+/**
+ * The period of a virtual node's stabilization or repair round: `period` up to 16 virtual
+ * nodes, stretched in proportion beyond, so a process's background traffic stays about that of
+ * 16 positions however many it takes. Failure detection is per process and keeps its period.
+ */
+export const perVnode = (settings: Settings, period: Duration.Duration): Duration.Duration =>
+  settings.vnodes <= FULL_RATE_VNODES ? period : Duration.times(period, settings.vnodes / FULL_RATE_VNODES)
+
 /**
  * Checks that the settings fit together; the message names the offending settings. The CLI
  * refuses to start a node with a bad combination.

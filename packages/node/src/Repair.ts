@@ -17,7 +17,7 @@ import { Interval, Position } from "@crustyring/ring"
 import { Context, Duration, Effect, Layer, Option, Queue, Stream, SubscriptionRef } from "effect"
 import * as Digest from "./Digest.ts"
 import * as Membership from "./Membership.ts"
-import { NodeConfig } from "./NodeConfig.ts"
+import { NodeConfig, perVnode } from "./NodeConfig.ts"
 import { Peers } from "./Peers.ts"
 import { Replication, storageError } from "./Replication.ts"
 import { Router } from "./Router.ts"
@@ -333,7 +333,7 @@ export const make = Effect.gen(function*() {
   /** Waits for the next reason to run a round: the period, a missed write, or a view change. */
   const wait = (seen: string) =>
     Effect.raceAll([
-      Effect.sleep(config.repairInterval),
+      Effect.sleep(perVnode(config, config.repairInterval)),
       Queue.take(replication.missed),
       SubscriptionRef.changes(membership.ref).pipe(
         Stream.filter((v) => signature(v, config.replicas) !== seen),

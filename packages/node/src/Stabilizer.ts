@@ -9,7 +9,7 @@
 import { Interval } from "@crustyring/ring"
 import { Effect, Option, Schedule } from "effect"
 import * as Membership from "./Membership.ts"
-import { NodeConfig } from "./NodeConfig.ts"
+import { NodeConfig, perVnode } from "./NodeConfig.ts"
 import { Peers } from "./Peers.ts"
 
 /** The list up to where it wraps round to `self`, without repeats. */
@@ -74,11 +74,11 @@ export const stabilize = Effect.fn("Stabilizer.stabilize")(function*() {
   }
 })
 
-/** Runs stabilization every `stabilizeInterval` for as long as the scope lives. */
+/** Runs stabilization every `stabilizeInterval` (stretched for many virtual nodes) while the scope lives. */
 export const run = Effect.gen(function*() {
   const config = yield* NodeConfig
   yield* Effect.suspend(() => stabilize()).pipe(
     Effect.catchCause((cause) => Effect.logError("stabilization failed", cause)),
-    Effect.repeat(Schedule.spaced(config.stabilizeInterval))
+    Effect.repeat(Schedule.spaced(perVnode(config, config.stabilizeInterval)))
   )
 })
