@@ -68,9 +68,14 @@ describe("virtual nodes (processes)", () => {
 
       // Exactly three processes hold each key once repair has settled: never two copies in one.
       yield* awaitCopies(nodes, expected, COPIES)
-      const exact = yield* copiesProblems(nodes.map((n) => n.address), expected, COPIES + 1)
-      expect(exact.count, "no key is on all four processes").toBe(KEYS)
-      lap("every key on 3 processes")
+      // A write sent on a view that was still settling may leave a fourth copy; repair drops it.
+      yield* eventually(
+        "no key on all four processes",
+        Effect.flatMap(copiesProblems(nodes.map((n) => n.address), expected, COPIES + 1, 0), ({ count }) =>
+          count === KEYS ? Effect.void : Effect.fail(new ProcessError({ message: `${KEYS - count} keys on 4 processes` }))),
+        "30 seconds"
+      )
+      lap("every key on exactly 3 processes")
 
       const [a, b, ...rest] = nodes
       yield* Effect.forEach([a!, b!], (v) => v.proc.kill("SIGKILL"), { discard: true })

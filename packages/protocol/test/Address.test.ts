@@ -98,3 +98,26 @@ describe("Address.parse / unsafeMake", () => {
     expect(() => Address.unsafeMake("nonsense")).toThrow(/host:port/)
   })
 })
+
+describe("virtual-node addresses", () => {
+  it("accepts host:port#i for i in 1..1023, with leading zeros dropped", () => {
+    expect(ok("127.0.0.1:50001#3")).toBe("127.0.0.1:50001#3")
+    expect(ok("http://h:7000#007/")).toBe("h:7000#7")
+    expect(ok("[::1]:1#1023")).toBe("[::1]:1#1023")
+  })
+
+  it("refuses index 0 (the plain address is the first virtual node), out-of-range and non-numeric ones", () => {
+    for (const input of ["h:1#0", "h:1#1024", "h:1#", "h:1#x", "h:1#-1", "h:1#1#2"]) {
+      expect(bad(input), input).toContain("virtual node")
+    }
+  })
+
+  it("names the process to call and the virtual node", () => {
+    const a = Address.unsafeMake("10.0.0.5:7000#12")
+    expect(Address.target(a)).toBe("10.0.0.5:7000")
+    expect(Address.vnode(a)).toBe(12)
+    expect(Address.vnode(Address.unsafeMake("10.0.0.5:7000"))).toBe(0)
+    expect(Address.withVnode(a, 0)).toBe("10.0.0.5:7000")
+    expect(Address.withVnode(Address.unsafeMake("10.0.0.5:7000"), 5)).toBe("10.0.0.5:7000#5")
+  })
+})

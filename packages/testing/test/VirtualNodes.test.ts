@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { DhtClient } from "@crustyring/client"
-import { Address } from "@crustyring/protocol"
+import { Address, Grpc, Proto, type Wire } from "@crustyring/protocol"
 import { Position, Ring } from "@crustyring/ring"
 import { Duration, Effect, Option, Stream } from "effect"
 import { TestCluster } from "../src/index.ts"
@@ -140,5 +140,14 @@ describe("virtual nodes", () => {
         Array.from({ length: 50 }, (_, i) => valueOf(i))
       )
       expect(replies.map((r) => r.hops), "straight to the owner's virtual node").toEqual(replies.map(() => 0))
+
+      // One ping answers for a whole process; a virtual node it does not run is absent.
+      const ping = (address: string) =>
+        Effect.scoped(Effect.flatMap(Grpc.client(Proto.proto.peer.Peer, address), (c) =>
+          Grpc.call<Wire.PingReply__Output>(address, "2 seconds", (o, cb) => c.Ping({}, o, cb))))
+      expect((yield* ping(`${running[0]!.address}#3`)).vnodes).toBe(4)
+      const missing = yield* Effect.flip(ping(`${running[0]!.address}#4`))
+      expect(missing._tag).toBe("Unavailable")
+      expect(missing.message).toContain("no virtual node 4")
     }), { timeout: 60_000 })
 })
