@@ -57,7 +57,7 @@ const flags = {
   ),
   vnodes: Flag.Int("vnodes").pipe(
     Flag.withDescription(
-      "Ring positions this node takes (virtual nodes host:port#1..), for an even spread of keys; 64 gives about +-20% (default 1)"
+      "Ring positions this node takes (virtual nodes host:port#1..), for an even spread of keys; 128 keeps nodes within ~1.2x the mean (default 1)"
     ),
     Flag.withDefault(NodeConfig.defaults.vnodes)
   ),

@@ -47,6 +47,14 @@ describe.concurrent("dht: bad input", () => {
       expectRejected(yield* run("dht", ["70000"]), 1, /0-65535/)
     }))
 
+  it.live("--vnodes outside 1..256, or an --advertise naming a virtual node, exits 1 naming the flag", () =>
+    Effect.gen(function*() {
+      for (const n of ["0", "257"]) {
+        expectRejected(yield* run("dht", ["--port", "0", "--vnodes", n]), 1, /--vnodes must be a whole number from 1 to 256/)
+      }
+      expectRejected(yield* run("dht", ["--port", "0", "--advertise", "h:1#2"]), 1, /--advertise must be a plain host:port/)
+    }))
+
   it.live("two different ports exit 1", () =>
     Effect.gen(function*() {
       expectRejected(yield* run("dht", ["5000", "--port", "5001"]), 1, /port given twice/)
