@@ -96,6 +96,8 @@ export const make = Effect.gen(function*() {
     )
   }
 
+  if (config.vnodes > 1) yield* Effect.logInfo(`all ${config.vnodes} virtual nodes of ${address} joined`)
+
   return {
     self: vnodes.members[0]!.self,
     port: server.port,

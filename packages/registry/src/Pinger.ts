@@ -3,8 +3,8 @@
  * health check and the contact check of `register` both go through this service, so tests can
  * swap the network for a table of live addresses.
  */
-import { type Address, type Errors, Grpc, Proto } from "@crustyring/protocol"
-import { Context, type Duration, Effect, Layer } from "effect"
+import { Address, Errors, Grpc, Proto, type Wire } from "@crustyring/protocol"
+import { Context, Deferred, type Duration, Effect, Layer } from "effect"
 
 /** The registry's liveness probe. */
 export interface Service {
@@ -18,15 +18,37 @@ export class Pinger extends Context.Service<Pinger, Service>()("@crustyring/regi
 /**
  * Pings over gRPC, with a client per ping: nothing is kept open for a node that may be gone, and
  * a node that comes back at the same address is reached at once: no reconnect backoff carries
- * over from the failed pings (the restart test in `RegistryServer.test.ts` covers this). A registry pings one node per ring member per interval,
- * so this is cheap.
+ * over from the failed pings (the restart test in `RegistryServer.test.ts` covers this). The
+ * virtual nodes of one process ("host:port#i") share the ping in flight to it, so a round pings
+ * each process once: the reply says how many virtual nodes the process runs.
  */
-export const make: Effect.Effect<Service> = Effect.succeed({
-  ping: (address, timeout) =>
+export const make: Effect.Effect<Service> = Effect.sync(() => {
+  const inFlight = new Map<string, Deferred.Deferred<number, Errors.RpcError>>()
+  const probe = (target: string, timeout: Duration.Input) =>
     Effect.scoped(
-      Effect.flatMap(Grpc.client(Proto.proto.peer.Peer, address), (client) =>
-        Effect.asVoid(Grpc.call(address, timeout, (options, callback) => client.Ping({}, options, callback))))
-    )
+      Effect.flatMap(Grpc.client(Proto.proto.peer.Peer, target), (client) =>
+        Grpc.call<Wire.PingReply__Output>(target, timeout, (options, callback) => client.Ping({}, options, callback)))
+    ).pipe(Effect.map((reply) => Math.max(1, reply.vnodes)))
+  return {
+    ping: (address, timeout) =>
+      Effect.gen(function*() {
+        const target = Address.target(address)
+        let shared = inFlight.get(target)
+        if (!shared) {
+          const result = yield* Deferred.make<number, Errors.RpcError>()
+          shared = result
+          inFlight.set(target, result)
+          yield* Effect.forkDetach(Effect.exit(probe(target, timeout)).pipe(
+            Effect.flatMap((exit) => Deferred.done(result, exit)),
+            Effect.ensuring(Effect.sync(() => inFlight.delete(target)))
+          ))
+        }
+        const count = yield* Deferred.await(shared)
+        if (Address.vnode(address) >= count) {
+          return yield* new Errors.Unavailable({ message: `${target} no longer runs ${address}` })
+        }
+      })
+  }
 })
 
 /** Pings over gRPC. */
