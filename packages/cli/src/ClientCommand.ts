@@ -99,9 +99,14 @@ export const formatRing = (nodes: ReadonlyArray<RingStatus.NodeStatus>): string 
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)))
   const owned = nodes.reduce((sum, n) => sum + n.ownedKeys, 0)
   const replicated = nodes.reduce((sum, n) => sum + n.replicatedKeys, 0)
+  // Virtual nodes of one process share its "host:port".
+  const processes = new Set(nodes.map((n) => Address.target(n.address))).size
+  const count = processes === nodes.length
+    ? `${nodes.length} node${nodes.length === 1 ? "" : "s"}`
+    : `${nodes.length} virtual nodes on ${processes} node${processes === 1 ? "" : "s"}`
   return [
     ...rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()),
-    `${nodes.length} node${nodes.length === 1 ? "" : "s"}, ${owned} keys, ${replicated} at full copies`
+    `${count}, ${owned} keys, ${replicated} at full copies`
   ].join("\n")
 }
 

@@ -8,7 +8,7 @@ import { DhtClient } from "@crustyring/client"
 import { Address } from "@crustyring/protocol"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { ProcessError } from "./processes.ts"
+import { ProcessError, runBin } from "./processes.ts"
 import {
   copiesProblems,
   eventually,
@@ -60,6 +60,10 @@ describe("virtual nodes (processes)", () => {
       yield* printLogsOnFailure(nodes)
       yield* awaitRing(nodes)
       lap(`4 processes x ${VNODES} virtual nodes up`)
+      const printed = yield* runBin("dht-client", ["--node", nodes[0]!.address, "ring"], { timeout: "15 seconds" })
+      expect(printed.code, printed.stderr).toBe(0)
+      expect(printed.stdout).toContain(`${4 * VNODES} virtual nodes on 4 nodes`)
+      expect(printed.stdout).toContain(`${nodes[1]!.address}#${VNODES - 1} `)
 
       const client = yield* DhtClient.make({ nodes: nodes.map((n) => n.address) }, CLIENT_OPTIONS)
       const expected = new Map(Array.from({ length: KEYS }, (_, i) => [keyOf(i), valueOf(i)] as const))
