@@ -74,7 +74,9 @@ export const receive = Effect.fn("Handoff.receive")(function*() {
   if (Option.isNone(view.incoming) || view.incoming.value.kind !== "handoff") return
   const incoming = view.incoming.value
   const { from, start, end } = incoming
-  const count = yield* peers.fetchRange(from.address, start, end).pipe(
+  // A virtual node of this process shares the store: the range is here already.
+  const local = Membership.processOf(from) === Membership.processOf(view.self)
+  const count = local ? 0 : yield* peers.fetchRange(from.address, start, end).pipe(
     Stream.mapEffect((entry) => replication.accept(entry)),
     Stream.runCount,
     Effect.tapError((e) => Effect.logWarning(`hand-off from ${from.address} failed, retrying: ${e.message}`)),
