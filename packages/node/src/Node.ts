@@ -5,7 +5,7 @@
  */
 import { Address, Grpc } from "@crustyring/protocol"
 import { Position } from "@crustyring/ring"
-import { Context, Effect, Layer, Option, Schema } from "effect"
+import { Context, Duration, Effect, Layer, Option, Schema } from "effect"
 import { Bootstrap } from "./Bootstrap.ts"
 import * as DhtServer from "./DhtServer.ts"
 import * as FailureDetector from "./FailureDetector.ts"
@@ -65,6 +65,9 @@ export const make = Effect.gen(function*() {
   // One client pool and one clock for the whole process.
   const shared = yield* Layer.build(Layer.mergeAll(Peers.layer, Version.layer))
 
+  // When the first virtual node began to leave: all of them share one leave timeout.
+  const stopping: { since?: number } = {}
+  const leaveMs = Duration.toMillis(config.leaveTimeout)
   const contexts: Array<Context.Context<Layer.Success<ReturnType<typeof services>> | Peers.Peers | Version.Hlc>> = []
   for (let i = 0; i < config.vnodes; i++) {
     const vaddress = Address.withVnode(address, i)
@@ -87,12 +90,20 @@ export const make = Effect.gen(function*() {
     yield* Effect.forkScoped(FailureDetector.run.pipe(Effect.provideContext(context)), { startImmediately: true })
     yield* Effect.forkScoped(Context.get(context, Repair.Repair).run, { startImmediately: true })
     // Added after the server, so it runs before the server stops: the server still serves
-    // during the leave. Virtual nodes leave in reverse order, the first one last.
+    // during the leave. Virtual nodes leave in reverse order, the first one last, all within
+    // one `leaveTimeout`; a position left without time stops as if it crashed, and the
+    // replicas of its range take it over.
     yield* Effect.addFinalizer(() =>
-      Leave.run().pipe(
-        Effect.provideContext(context),
-        Effect.catchCause((cause) => Effect.logError("graceful leave failed", cause))
-      )
+      Effect.suspend(() => {
+        stopping.since ??= Date.now()
+        const left = leaveMs - (Date.now() - stopping.since)
+        if (left <= 0) return Effect.logWarning(`no time left to leave gracefully as ${Context.get(context, Membership.Membership).self.address}`)
+        return Leave.run().pipe(
+          Effect.provideContext(context),
+          Effect.timeoutOrElse({ duration: Duration.millis(left), orElse: () => Effect.logError(`leave did not complete within ${Duration.format(config.leaveTimeout)}; stopping anyway`) }),
+          Effect.catchCause((cause) => Effect.logError("graceful leave failed", cause))
+        )
+      })
     )
   }
 
