@@ -1,10 +1,10 @@
 /**
- * Crusty Ring benchmarks, in one run of about three minutes on a 2-core machine:
+ * Crusty Ring benchmarks, in one run of about six and a half minutes on a 2-core machine:
  *
  *   a. one node vs a bare grpc-js Map server (same proto, codecs and client): ops/s, latency
  *   b. a 5-node in-process cluster: random-node client vs owner-direct client
  *   c. routing hops vs N (8..64 nodes), with and without finger tables
- *   d. key balance over node IDs (pure ring math, no servers)
+ *   d. key balance over node IDs, with and without virtual nodes (pure ring math, no servers)
  *   e. join transfer: a second node joining a node that holds 100,000 keys
  *   f. memory of one node holding 100,000 keys, vs the bare server (clean child processes)
  *   g. one node on the memory store vs --data-dir (LMDB) under --durability sync and async
