@@ -1,16 +1,21 @@
 /**
  * Virtual nodes as real processes: four `dht --vnodes 8` processes with three copies of every
  * key. Each key must end up on three distinct processes (never twice on one machine), and two
- * processes killed at once with SIGKILL must lose no acknowledged write. Copies are read
- * straight from each process's store over Peer FetchRange.
+ * processes killed at once with SIGKILL must lose no acknowledged write. A process with
+ * `--vnodes` and `--data-dir` killed with SIGKILL comes back with its positions and its store.
+ * Copies are read straight from each process's store over Peer FetchRange; temp dirs and
+ * processes belong to the test's scope.
  */
 import { DhtClient } from "@crustyring/client"
 import { Address } from "@crustyring/protocol"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
+import * as path from "node:path"
+import { freePorts, startDurableNode, tempDir } from "./durable.ts"
 import { ProcessError, runBin } from "./processes.ts"
 import {
   copiesProblems,
+  dumpStore,
   eventually,
   printLogsOnFailure,
   ringProblem,
@@ -29,15 +34,15 @@ const keyOf = (i: number) => `vn-${i}`
 const valueOf = (i: number) => `value-${i}`
 
 /** Every virtual-node address of the processes. */
-const positions = (nodes: ReadonlyArray<RingNode>) =>
-  nodes.flatMap((n) => Array.from({ length: VNODES }, (_, i) => Address.withVnode(Address.unsafeMake(n.address), i)))
+const positions = (nodes: ReadonlyArray<RingNode>, vnodes: number) =>
+  nodes.flatMap((n) => Array.from({ length: vnodes }, (_, i) => Address.withVnode(Address.unsafeMake(n.address), i)))
 
 /** Polls until the ring walk lists exactly the virtual nodes of `nodes`, each ready, ranges meeting. */
-const awaitRing = (nodes: ReadonlyArray<RingNode>) =>
+const awaitRing = (nodes: ReadonlyArray<RingNode>, vnodes: number = VNODES) =>
   eventually(
-    `the ring of ${nodes.length} processes x ${VNODES} virtual nodes`,
+    `the ring of ${nodes.length} processes x ${vnodes} virtual nodes`,
     Effect.flatMap(walk(nodes[0]!.address), (ring) => {
-      const problem = ringProblem(ring, positions(nodes))
+      const problem = ringProblem(ring, positions(nodes, vnodes))
       return problem === undefined ? Effect.succeed(ring) : Effect.fail(new ProcessError({ message: problem }))
     }),
     "30 seconds"
@@ -103,5 +108,49 @@ describe("virtual nodes (processes)", () => {
       // Two processes left: each holds every key.
       yield* awaitCopies(rest, expected, 2)
       lap("every key on both survivors")
+    }), { timeout: 180_000 })
+
+  it.live("a process with --vnodes and --data-dir killed -9 restarts with the same positions and every key", () =>
+    Effect.gen(function*() {
+      const lap = stopwatch("vnodes durable")
+      const V = 4
+      const root = yield* tempDir("vnodes")
+      const ports = yield* freePorts(3)
+      const args = [...REPLICATED_ARGS, "--vnodes", String(V)]
+      const start = (i: number, label: string) =>
+        startDurableNode({ port: ports[i]!, dataDir: path.join(root, `node-${i + 1}`), args, label, ...(i === 0 ? {} : { join: `127.0.0.1:${ports[0]}` }) })
+      const nodes = [yield* start(0, "dht node 1"), yield* start(1, "dht node 2"), yield* start(2, "dht node 3")]
+      const logged = [...nodes]
+      yield* printLogsOnFailure(logged)
+      yield* awaitRing(nodes, V)
+      lap(`3 durable processes x ${V} virtual nodes up`)
+
+      const client = yield* DhtClient.make({ nodes: nodes.map((n) => n.address) }, CLIENT_OPTIONS)
+      const expected = new Map<string, string>(Array.from({ length: 600 }, (_, i) => [`dv-${i}`, `v0 of ${i}`] as const))
+      yield* Effect.forEach(expected, ([k, v]) => client.set(k, v), { concurrency: 16, discard: true })
+      yield* awaitCopies(nodes, expected, 3)
+      lap("600 keys on all 3 processes")
+
+      const victim = nodes[1]!
+      yield* victim.proc.kill("SIGKILL")
+      expect(yield* victim.proc.exitWithin("5 seconds")).toEqual({ code: null, signal: "SIGKILL" })
+      const survivors = [nodes[0]!, nodes[2]!]
+      yield* awaitRing(survivors, V)
+      const missed = Array.from({ length: 100 }, (_, i) => [`dv-${600 + i}`, `written while down ${i}`] as const)
+      const after = yield* DhtClient.make({ nodes: survivors.map((n) => n.address) }, CLIENT_OPTIONS)
+      yield* Effect.forEach(missed, ([k, v]) => after.set(k, v), { concurrency: 16, discard: true })
+      for (const [k, v] of missed) expected.set(k, v)
+      lap("killed one process; 100 keys written while it was down")
+
+      const restarted = yield* start(1, "dht node 2 (restarted)")
+      logged.push(restarted)
+      // Its store is back from disk as soon as it serves: the 600 keys it held before the kill.
+      const held = yield* dumpStore(restarted.address)
+      expect(held.size, "keys in the restarted store").toBeGreaterThanOrEqual(600)
+      const back = [nodes[0]!, restarted, nodes[2]!]
+      yield* awaitRing(back, V)
+      // Repair brings it what it missed.
+      yield* awaitCopies(back, expected, 3)
+      lap("restarted with the same positions; every key on all 3 processes again")
     }), { timeout: 180_000 })
 })
