@@ -72,15 +72,17 @@ export const make = Effect.gen(function*() {
   for (let i = 0; i < config.vnodes; i++) {
     const vaddress = Address.withVnode(address, i)
     const self: Membership.Member = { id: Position.nodeId(vaddress), address: vaddress }
-    const context = yield* Layer.build(services(self, listLength, suspects, vnodes, i === 0 ? bootstrap : joinFirst(bootstrap, address)).pipe(
-        Layer.provideMerge(Layer.succeedContext(shared))
-      ))
+    const layer = services(self, listLength, suspects, vnodes, i === 0 ? bootstrap : joinFirst(bootstrap, address))
+    const context = yield* Layer.build(layer.pipe(Layer.provideMerge(Layer.succeedContext(shared))))
     vnodes.members.push(Context.get(context, Membership.Membership))
     contexts.push(context)
   }
   const handlers = yield* Effect.forEach(contexts, (context) => DhtServer.make.pipe(Effect.provideContext(context)))
   for (let k = 0; k < handlers[0]!.length; k++) {
-    yield* server.add({ definition: handlers[0]![k]!.definition, implementation: Grpc.dispatch(handlers.map((h) => h[k]!.implementation)) })
+    yield* server.add({
+      definition: handlers[0]![k]!.definition,
+      implementation: Grpc.dispatch(handlers.map((h) => h[k]!.implementation))
+    })
   }
   for (const [i, context] of contexts.entries()) {
     yield* Join.run().pipe(Effect.provideContext(context))
@@ -97,10 +99,14 @@ export const make = Effect.gen(function*() {
       Effect.suspend(() => {
         stopping.since ??= Date.now()
         const left = leaveMs - (Date.now() - stopping.since)
-        if (left <= 0) return Effect.logWarning(`no time left to leave gracefully as ${Context.get(context, Membership.Membership).self.address}`)
+        const name = Context.get(context, Membership.Membership).self.address
+        if (left <= 0) return Effect.logWarning(`no time left to leave gracefully as ${name}`)
         return Leave.run().pipe(
           Effect.provideContext(context),
-          Effect.timeoutOrElse({ duration: Duration.millis(left), orElse: () => Effect.logError(`leave did not complete within ${Duration.format(config.leaveTimeout)}; stopping anyway`) }),
+          Effect.timeoutOrElse({
+            duration: Duration.millis(left),
+            orElse: () => Effect.logError(`${name}: leave did not complete within ${Duration.format(config.leaveTimeout)}; stopping anyway`)
+          }),
           Effect.catchCause((cause) => Effect.logError("graceful leave failed", cause))
         )
       })

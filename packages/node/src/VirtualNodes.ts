@@ -6,7 +6,7 @@
  * them see each other: to route through what any of them knows, and to drop only the copies
  * that none of them needs.
  */
-import { Address, type Errors } from "@crustyring/protocol"
+import type { Errors } from "@crustyring/protocol"
 import { Ring } from "@crustyring/ring"
 import { Context, Deferred, Effect, Layer } from "effect"
 import * as Membership from "./Membership.ts"
@@ -32,9 +32,6 @@ export interface Service {
 
 /** The virtual nodes of this process. */
 export class VirtualNodes extends Context.Service<VirtualNodes, Service>()("@crustyring/node/VirtualNodes") {}
-
-/** The process a member runs in: its address without the virtual-node suffix. */
-export const processOf = (member: Membership.Member): string => Address.target(member.address)
 
 /** An empty set for `count` virtual nodes; each registers its membership as it is built. */
 export const make = (count: number): Service => {
