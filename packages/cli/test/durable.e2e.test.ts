@@ -23,6 +23,7 @@ import { durableArgs, freePorts, readMeta, startDurableNode, tempDir } from "./d
 import { type Proc, ProcessError, type RunResult, runBin, STACK_TRACE } from "./processes.ts"
 import {
   awaitReplicated,
+  awaitRing,
   awaitStable,
   type Copy,
   dumpStore,
@@ -45,17 +46,6 @@ const range = (from: number, to: number) => Array.from({ length: to - from }, (_
 
 /** The last characters of a process's stderr, for assertion messages. */
 const stderrOf = (p: Proc, max = 3000) => `--- ${p.label} stderr ---\n${p.stderr.length > max ? `…${p.stderr.slice(-max)}` : p.stderr}`
-
-/** Polls until the ring is exactly `addresses`, whole and ready; returns the walk in ring order. */
-const awaitRing = (addresses: ReadonlyArray<string>, timeout: Duration.Input = "20 seconds") =>
-  eventually(
-    `the ring of ${addresses.length} nodes`,
-    Effect.flatMap(walk(addresses[0]!), (ring) => {
-      const problem = ringProblem(ring, addresses)
-      return problem === undefined ? Effect.succeed(ring) : Effect.fail(new ProcessError({ message: problem }))
-    }),
-    timeout
-  )
 
 /** Starts a ring of `count` durable nodes on `ports`: the first starts it, the others join through it. */
 const startDurableRing = (ports: ReadonlyArray<number>, dirs: ReadonlyArray<string>, args: ReadonlyArray<string>) =>

@@ -23,17 +23,16 @@ import { Data, type Duration, Effect, Fiber, Result } from "effect"
 import { ProcessError } from "./processes.ts"
 import {
   awaitReplicated,
+  awaitRing,
   awaitStable,
   copiesProblems,
   eventually,
   fetchCopy,
   printLogsOnFailure,
   replicasOf,
-  ringProblem,
   type RingNode,
   startRing,
   stopwatch,
-  walk,
   CLIENT_OPTIONS,
   COPIES,
   REPLICATED_ARGS
@@ -62,17 +61,6 @@ const crash = (victims: ReadonlyArray<RingNode>) =>
     yield* Effect.forEach(victims, (v) => v.proc.kill("SIGKILL"), { discard: true })
     for (const v of victims) expect(yield* v.proc.exitWithin("5 seconds")).toEqual({ code: null, signal: "SIGKILL" })
   })
-
-/** Polls until the ring is exactly `addresses`, whole and ready; returns the walk in ring order. */
-const awaitRing = (addresses: ReadonlyArray<string>, timeout: Duration.Input = "20 seconds") =>
-  eventually(
-    `the ring of ${addresses.length} nodes`,
-    Effect.flatMap(walk(addresses[0]!), (ring) => {
-      const problem = ringProblem(ring, addresses)
-      return problem === undefined ? Effect.succeed(ring) : Effect.fail(new ProcessError({ message: problem }))
-    }),
-    timeout
-  )
 
 /** The outcome of reading many acknowledged keys once each through the client. */
 interface ReadPass {

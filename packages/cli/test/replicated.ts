@@ -106,6 +106,20 @@ export const ringProblem = (ring: ReadonlyArray<RingStatus.NodeStatus>, addresse
 }
 
 /**
+ * Polls until the ring walked from `addresses[0]` is exactly `addresses` (node or virtual-node
+ * addresses), whole and ready; returns the walk in ring order.
+ */
+export const awaitRing = (addresses: ReadonlyArray<string>, timeout: Duration.Input = "20 seconds") =>
+  eventually(
+    `the ring of ${addresses.length} nodes`,
+    Effect.flatMap(walk(addresses[0]!), (ring) => {
+      const problem = ringProblem(ring, addresses)
+      return problem === undefined ? Effect.succeed(ring) : Effect.fail(new ProcessError({ message: problem }))
+    }),
+    timeout
+  )
+
+/**
  * Why the ring does not (yet) hold `keys` keys each at `copies` copies as its status reports
  * them; undefined when it does: owned keys sum to `keys`, so do the replicated keys, every node
  * reports `copies` and no repair is under way.

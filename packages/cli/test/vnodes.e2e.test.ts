@@ -14,15 +14,14 @@ import * as path from "node:path"
 import { freePorts, startDurableNode, tempDir } from "./durable.ts"
 import { ProcessError, runBin } from "./processes.ts"
 import {
+  awaitRing,
   copiesProblems,
   dumpStore,
   eventually,
   printLogsOnFailure,
-  ringProblem,
   type RingNode,
   startRing,
   stopwatch,
-  walk,
   CLIENT_OPTIONS,
   COPIES,
   REPLICATED_ARGS
@@ -38,15 +37,7 @@ const positions = (nodes: ReadonlyArray<RingNode>, vnodes: number) =>
   nodes.flatMap((n) => Array.from({ length: vnodes }, (_, i) => Address.withVnode(Address.unsafeMake(n.address), i)))
 
 /** Polls until the ring walk lists exactly the virtual nodes of `nodes`, each ready, ranges meeting. */
-const awaitRing = (nodes: ReadonlyArray<RingNode>, vnodes: number = VNODES) =>
-  eventually(
-    `the ring of ${nodes.length} processes x ${vnodes} virtual nodes`,
-    Effect.flatMap(walk(nodes[0]!.address), (ring) => {
-      const problem = ringProblem(ring, positions(nodes, vnodes))
-      return problem === undefined ? Effect.succeed(ring) : Effect.fail(new ProcessError({ message: problem }))
-    }),
-    "30 seconds"
-  )
+const awaitPositions = (nodes: ReadonlyArray<RingNode>, vnodes: number = VNODES) => awaitRing(positions(nodes, vnodes), "30 seconds")
 
 /** Polls until every key is on at least `copies` of the processes, with its value. */
 const awaitCopies = (nodes: ReadonlyArray<RingNode>, expected: ReadonlyMap<string, string>, copies: number) =>
@@ -63,7 +54,7 @@ describe("virtual nodes (processes)", () => {
       const lap = stopwatch("vnodes")
       const nodes = yield* startRing(4, [...REPLICATED_ARGS, "--vnodes", String(VNODES)])
       yield* printLogsOnFailure(nodes)
-      yield* awaitRing(nodes)
+      yield* awaitPositions(nodes)
       lap(`4 processes x ${VNODES} virtual nodes up`)
       const printed = yield* runBin("dht-client", ["--node", nodes[0]!.address, "ring"], { timeout: "15 seconds" })
       expect(printed.code, printed.stderr).toBe(0)
@@ -104,7 +95,7 @@ describe("virtual nodes (processes)", () => {
         ), { concurrency: 16, discard: true })
       expect(wrong.slice(0, 10), `${wrong.length} keys lost or wrong`).toEqual([])
       lap("every key read back from the 2 survivors")
-      yield* awaitRing(rest)
+      yield* awaitPositions(rest)
       // Two processes left: each holds every key.
       yield* awaitCopies(rest, expected, 2)
       lap("every key on both survivors")
@@ -122,7 +113,7 @@ describe("virtual nodes (processes)", () => {
       const nodes = [yield* start(0, "dht node 1"), yield* start(1, "dht node 2"), yield* start(2, "dht node 3")]
       const logged = [...nodes]
       yield* printLogsOnFailure(logged)
-      yield* awaitRing(nodes, V)
+      yield* awaitPositions(nodes, V)
       lap(`3 durable processes x ${V} virtual nodes up`)
 
       const client = yield* DhtClient.make({ nodes: nodes.map((n) => n.address) }, CLIENT_OPTIONS)
@@ -135,7 +126,7 @@ describe("virtual nodes (processes)", () => {
       yield* victim.proc.kill("SIGKILL")
       expect(yield* victim.proc.exitWithin("5 seconds")).toEqual({ code: null, signal: "SIGKILL" })
       const survivors = [nodes[0]!, nodes[2]!]
-      yield* awaitRing(survivors, V)
+      yield* awaitPositions(survivors, V)
       const missed = Array.from({ length: 100 }, (_, i) => [`dv-${600 + i}`, `written while down ${i}`] as const)
       const after = yield* DhtClient.make({ nodes: survivors.map((n) => n.address) }, CLIENT_OPTIONS)
       yield* Effect.forEach(missed, ([k, v]) => after.set(k, v), { concurrency: 16, discard: true })
@@ -148,7 +139,7 @@ describe("virtual nodes (processes)", () => {
       const held = yield* dumpStore(restarted.address)
       expect(held.size, "keys in the restarted store").toBeGreaterThanOrEqual(600)
       const back = [nodes[0]!, restarted, nodes[2]!]
-      yield* awaitRing(back, V)
+      yield* awaitPositions(back, V)
       // Repair brings it what it missed.
       yield* awaitCopies(back, expected, 3)
       lap("restarted with the same positions; every key on all 3 processes again")
