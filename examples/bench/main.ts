@@ -65,6 +65,8 @@ const VNODE_COUNTS = QUICK ? [1, 16] : [1, 16, 128]
 const VNODE_PROCESSES = 4
 const VNODE_KEYS = 10_000
 const IDLE_MS = QUICK ? 2000 : 5000
+/** One measured load phase of sections a and g: 64 in flight over the preloaded keys. */
+const PHASE = { concurrency: CONCURRENCY, keys: KEYS, valueBytes: VALUE_BYTES, warmupMs: WARMUP_MS, durationMs: WINDOW_MS }
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url))
 const RESULTS_FILE = here("../../bench-results.json")
@@ -109,13 +111,7 @@ const sectionA = async () => {
         // Alternate which server goes first, so a drift in machine load hits both alike.
         const order = rep % 2 === 0 ? (["bare", "node"] as const) : (["node", "bare"] as const)
         for (const server of order) {
-          runs[server].push(await Load.child(targets[server], {
-            concurrency: CONCURRENCY,
-            keys: KEYS,
-            valueBytes: VALUE_BYTES,
-            warmupMs: WARMUP_MS,
-            durationMs: WINDOW_MS
-          }))
+          runs[server].push(await Load.child(targets[server], PHASE))
         }
       }
     })
@@ -626,13 +622,7 @@ const sectionG = async () => {
               durability: store === "durable sync" ? "sync" : "async"
             })
           const c = await run(cluster({ nodes: 1, registry: false, ...(storage ? { storage } : {}) }))
-          runs[store].push(await Load.child(c.nodes[0]!.address, {
-            concurrency: CONCURRENCY,
-            keys: KEYS,
-            valueBytes: VALUE_BYTES,
-            warmupMs: WARMUP_MS,
-            durationMs: WINDOW_MS
-          }))
+          runs[store].push(await Load.child(c.nodes[0]!.address, PHASE))
         })
       } finally {
         rmSync(dir, { recursive: true, force: true })

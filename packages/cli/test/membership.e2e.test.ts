@@ -7,10 +7,11 @@
  */
 import { DhtClient, type RingStatus } from "@crustyring/client"
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Fiber, Schedule } from "effect"
+import { type Duration, Effect, Fiber } from "effect"
 import * as Cluster from "./cluster.ts"
 import { JOINED, startNode, STARTED_RING } from "./cluster.ts"
 import { type Proc, ProcessError, runBin, type RunResult, STACK_TRACE } from "./processes.ts"
+import { eventually } from "./replicated.ts"
 
 /** Runs `dht-client` once with a hard deadline. */
 const dhtClient = (args: ReadonlyArray<string>) => runBin("dht-client", args, { timeout: "15 seconds" })
@@ -72,32 +73,6 @@ const ringProblem = (
 }
 
 /**
- * Runs `attempt` every 200 ms until it succeeds, for at most `timeout`; on the deadline, fails
- * with the last error's message.
- */
-const eventually = <A, E extends { readonly message: string }, R>(
-  what: string,
-  attempt: Effect.Effect<A, E, R>,
-  timeout: Duration.Input = "15 seconds"
-) =>
-  Effect.suspend(() => {
-    let last = "no attempt finished"
-    return attempt.pipe(
-      Effect.tapError((e) => Effect.sync(() => (last = e.message))),
-      Effect.retry(Schedule.spaced("200 millis")),
-      Effect.timeoutOrElse({
-        duration: timeout,
-        orElse: () =>
-          Effect.fail(
-            new ProcessError({
-              message: `${what}: not reached within ${Duration.format(Duration.fromInputUnsafe(timeout))}; last: ${last}`
-            })
-          )
-      })
-    )
-  })
-
-/**
  * Polls `ring --json` through `node` until it is exactly `addresses` in ring order with `keys`
  * keys, each owned once and fully replicated.
  */
@@ -108,7 +83,8 @@ const awaitRing = (node: string, addresses: ReadonlyArray<string>, keys: number,
       const problem = ringProblem(ring, addresses, keys)
       return problem === undefined ? Effect.succeed(ring) : Effect.fail(new ProcessError({ message: problem }))
     }),
-    timeout
+    timeout,
+    "200 millis"
   )
 
 /** Sends SIGTERM and expects exit 0, a completed leave, and no stack trace. */
@@ -231,7 +207,7 @@ describe.concurrent("membership", () => {
         { startImmediately: true }
       )
       // Let the readers get going before the leave starts.
-      yield* eventually("the readers started", Effect.suspend(() => stats.reads >= 50 ? Effect.void : Effect.fail({ message: `${stats.reads} reads` })), "5 seconds")
+      yield* eventually("the readers started", Effect.suspend(() => stats.reads >= 50 ? Effect.void : Effect.fail({ message: `${stats.reads} reads` })), "5 seconds", "200 millis")
 
       const readsAtTerm = stats.reads
       const leaveMillis = yield* leaveCleanly(leaving.proc)
@@ -241,7 +217,8 @@ describe.concurrent("membership", () => {
       yield* eventually(
         "200 reads after the leave",
         Effect.suspend(() => stats.reads >= readsAtExit + 200 ? Effect.void : Effect.fail({ message: `${stats.reads - readsAtExit} reads` })),
-        "10 seconds"
+        "10 seconds",
+        "200 millis"
       )
       stop = true
       yield* Fiber.join(readers)
@@ -294,7 +271,9 @@ describe.concurrent("membership", () => {
             return fail(`not every node is ready with ${written} keys stored`)
           }
           return Effect.succeed({ ...r, table })
-        })
+        }),
+        "15 seconds",
+        "200 millis"
       )
       expect(r.stderr).not.toMatch(STACK_TRACE)
       expect(r.stdout.endsWith("\n")).toBe(true)
