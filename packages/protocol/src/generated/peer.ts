@@ -7,6 +7,7 @@ import type { QueryResult as _dht_QueryResult, QueryResult__Output as _dht_Query
 import type { Empty as _google_protobuf_Empty, Empty__Output as _google_protobuf_Empty__Output } from './google/protobuf/Empty.js';
 import type { DigestReply as _peer_DigestReply, DigestReply__Output as _peer_DigestReply__Output } from './peer/DigestReply.js';
 import type { DigestRequest as _peer_DigestRequest, DigestRequest__Output as _peer_DigestRequest__Output } from './peer/DigestRequest.js';
+import type { DownMember as _peer_DownMember, DownMember__Output as _peer_DownMember__Output } from './peer/DownMember.js';
 import type { Entry as _peer_Entry, Entry__Output as _peer_Entry__Output } from './peer/Entry.js';
 import type { FetchReply as _peer_FetchReply, FetchReply__Output as _peer_FetchReply__Output } from './peer/FetchReply.js';
 import type { FetchRequest as _peer_FetchRequest, FetchRequest__Output as _peer_FetchRequest__Output } from './peer/FetchRequest.js';
@@ -25,6 +26,8 @@ import type { PredecessorLeftRequest as _peer_PredecessorLeftRequest, Predecesso
 import type { Progress as _peer_Progress, Progress__Output as _peer_Progress__Output } from './peer/Progress.js';
 import type { PushRequest as _peer_PushRequest, PushRequest__Output as _peer_PushRequest__Output } from './peer/PushRequest.js';
 import type { RangeRequest as _peer_RangeRequest, RangeRequest__Output as _peer_RangeRequest__Output } from './peer/RangeRequest.js';
+import type { RemoveReply as _peer_RemoveReply, RemoveReply__Output as _peer_RemoveReply__Output } from './peer/RemoveReply.js';
+import type { RemoveRequest as _peer_RemoveRequest, RemoveRequest__Output as _peer_RemoveRequest__Output } from './peer/RemoveRequest.js';
 import type { TakeOverRequest as _peer_TakeOverRequest, TakeOverRequest__Output as _peer_TakeOverRequest__Output } from './peer/TakeOverRequest.js';
 import type { Version as _peer_Version, Version__Output as _peer_Version__Output } from './peer/Version.js';
 import type { WriteReply as _peer_WriteReply, WriteReply__Output as _peer_WriteReply__Output } from './peer/WriteReply.js';
@@ -49,6 +52,7 @@ export interface ProtoGrpcType {
   peer: {
     DigestReply: MessageTypeDefinition<_peer_DigestReply, _peer_DigestReply__Output>
     DigestRequest: MessageTypeDefinition<_peer_DigestRequest, _peer_DigestRequest__Output>
+    DownMember: MessageTypeDefinition<_peer_DownMember, _peer_DownMember__Output>
     Entry: MessageTypeDefinition<_peer_Entry, _peer_Entry__Output>
     FetchReply: MessageTypeDefinition<_peer_FetchReply, _peer_FetchReply__Output>
     FetchRequest: MessageTypeDefinition<_peer_FetchRequest, _peer_FetchRequest__Output>
@@ -67,6 +71,8 @@ export interface ProtoGrpcType {
     Progress: MessageTypeDefinition<_peer_Progress, _peer_Progress__Output>
     PushRequest: MessageTypeDefinition<_peer_PushRequest, _peer_PushRequest__Output>
     RangeRequest: MessageTypeDefinition<_peer_RangeRequest, _peer_RangeRequest__Output>
+    RemoveReply: MessageTypeDefinition<_peer_RemoveReply, _peer_RemoveReply__Output>
+    RemoveRequest: MessageTypeDefinition<_peer_RemoveRequest, _peer_RemoveRequest__Output>
     TakeOverRequest: MessageTypeDefinition<_peer_TakeOverRequest, _peer_TakeOverRequest__Output>
     Version: MessageTypeDefinition<_peer_Version, _peer_Version__Output>
     WriteReply: MessageTypeDefinition<_peer_WriteReply, _peer_WriteReply__Output>

@@ -6,6 +6,7 @@ export interface Neighbors {
   'self'?: (_peer_NodeRef | null);
   'predecessor'?: (_peer_NodeRef | null);
   'successors'?: (_peer_NodeRef)[];
+  'gone'?: (_peer_NodeRef)[];
   '_predecessor'?: "predecessor";
 }
 
@@ -13,5 +14,6 @@ export interface Neighbors__Output {
   'self': (_peer_NodeRef__Output | null);
   'predecessor'?: (_peer_NodeRef__Output | null);
   'successors': (_peer_NodeRef__Output)[];
+  'gone': (_peer_NodeRef__Output)[];
   '_predecessor'?: "predecessor";
 }

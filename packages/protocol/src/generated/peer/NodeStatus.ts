@@ -2,6 +2,7 @@
 
 import type { NodeRef as _peer_NodeRef, NodeRef__Output as _peer_NodeRef__Output } from '../peer/NodeRef.js';
 import type { Progress as _peer_Progress, Progress__Output as _peer_Progress__Output } from '../peer/Progress.js';
+import type { DownMember as _peer_DownMember, DownMember__Output as _peer_DownMember__Output } from '../peer/DownMember.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface NodeStatus {
@@ -15,6 +16,8 @@ export interface NodeStatus {
   'replicated_key_count'?: (number | string | Long);
   'repair'?: (_peer_Progress | null);
   'tombstone_count'?: (number | string | Long);
+  'down'?: (_peer_DownMember)[];
+  'members'?: (number);
   '_predecessor'?: "predecessor";
   '_repair'?: "repair";
 }
@@ -30,6 +33,8 @@ export interface NodeStatus__Output {
   'replicated_key_count': (string);
   'repair'?: (_peer_Progress__Output | null);
   'tombstone_count': (string);
+  'down': (_peer_DownMember__Output)[];
+  'members': (number);
   '_predecessor'?: "predecessor";
   '_repair'?: "repair";
 }

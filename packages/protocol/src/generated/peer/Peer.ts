@@ -21,6 +21,8 @@ import type { PredecessorLeftRequest as _peer_PredecessorLeftRequest, Predecesso
 import type { PushRequest as _peer_PushRequest, PushRequest__Output as _peer_PushRequest__Output } from '../peer/PushRequest.js';
 import type { QueryResult as _dht_QueryResult, QueryResult__Output as _dht_QueryResult__Output } from '../dht/QueryResult.js';
 import type { RangeRequest as _peer_RangeRequest, RangeRequest__Output as _peer_RangeRequest__Output } from '../peer/RangeRequest.js';
+import type { RemoveReply as _peer_RemoveReply, RemoveReply__Output as _peer_RemoveReply__Output } from '../peer/RemoveReply.js';
+import type { RemoveRequest as _peer_RemoveRequest, RemoveRequest__Output as _peer_RemoveRequest__Output } from '../peer/RemoveRequest.js';
 import type { TakeOverRequest as _peer_TakeOverRequest, TakeOverRequest__Output as _peer_TakeOverRequest__Output } from '../peer/TakeOverRequest.js';
 import type { WriteReply as _peer_WriteReply, WriteReply__Output as _peer_WriteReply__Output } from '../peer/WriteReply.js';
 import type { WriteRequest as _peer_WriteRequest, WriteRequest__Output as _peer_WriteRequest__Output } from '../peer/WriteRequest.js';
@@ -130,6 +132,15 @@ export interface PeerClient extends grpc.Client {
   releaseRange(argument: _peer_RangeRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
   releaseRange(argument: _peer_RangeRequest, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
   
+  Remove(argument: _peer_RemoveRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_peer_RemoveReply__Output>): grpc.ClientUnaryCall;
+  Remove(argument: _peer_RemoveRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_peer_RemoveReply__Output>): grpc.ClientUnaryCall;
+  Remove(argument: _peer_RemoveRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_peer_RemoveReply__Output>): grpc.ClientUnaryCall;
+  Remove(argument: _peer_RemoveRequest, callback: grpc.requestCallback<_peer_RemoveReply__Output>): grpc.ClientUnaryCall;
+  remove(argument: _peer_RemoveRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_peer_RemoveReply__Output>): grpc.ClientUnaryCall;
+  remove(argument: _peer_RemoveRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_peer_RemoveReply__Output>): grpc.ClientUnaryCall;
+  remove(argument: _peer_RemoveRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_peer_RemoveReply__Output>): grpc.ClientUnaryCall;
+  remove(argument: _peer_RemoveRequest, callback: grpc.requestCallback<_peer_RemoveReply__Output>): grpc.ClientUnaryCall;
+  
   Status(argument: _google_protobuf_Empty, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_peer_NodeStatus__Output>): grpc.ClientUnaryCall;
   Status(argument: _google_protobuf_Empty, metadata: grpc.Metadata, callback: grpc.requestCallback<_peer_NodeStatus__Output>): grpc.ClientUnaryCall;
   Status(argument: _google_protobuf_Empty, options: grpc.CallOptions, callback: grpc.requestCallback<_peer_NodeStatus__Output>): grpc.ClientUnaryCall;
@@ -184,6 +195,8 @@ export interface PeerHandlers extends grpc.UntypedServiceImplementation {
   
   ReleaseRange: grpc.handleUnaryCall<_peer_RangeRequest__Output, _google_protobuf_Empty>;
   
+  Remove: grpc.handleUnaryCall<_peer_RemoveRequest__Output, _peer_RemoveReply>;
+  
   Status: grpc.handleUnaryCall<_google_protobuf_Empty__Output, _peer_NodeStatus>;
   
   TakeOver: grpc.handleUnaryCall<_peer_TakeOverRequest__Output, _google_protobuf_Empty>;
@@ -205,6 +218,7 @@ export interface PeerDefinition extends grpc.ServiceDefinition {
   PredecessorLeft: MethodDefinition<_peer_PredecessorLeftRequest, _google_protobuf_Empty, _peer_PredecessorLeftRequest__Output, _google_protobuf_Empty__Output>
   Push: MethodDefinition<_peer_PushRequest, _google_protobuf_Empty, _peer_PushRequest__Output, _google_protobuf_Empty__Output>
   ReleaseRange: MethodDefinition<_peer_RangeRequest, _google_protobuf_Empty, _peer_RangeRequest__Output, _google_protobuf_Empty__Output>
+  Remove: MethodDefinition<_peer_RemoveRequest, _peer_RemoveReply, _peer_RemoveRequest__Output, _peer_RemoveReply__Output>
   Status: MethodDefinition<_google_protobuf_Empty, _peer_NodeStatus, _google_protobuf_Empty__Output, _peer_NodeStatus__Output>
   TakeOver: MethodDefinition<_peer_TakeOverRequest, _google_protobuf_Empty, _peer_TakeOverRequest__Output, _google_protobuf_Empty__Output>
   Write: MethodDefinition<_peer_WriteRequest, _peer_WriteReply, _peer_WriteRequest__Output, _peer_WriteReply__Output>

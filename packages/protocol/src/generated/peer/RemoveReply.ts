@@ -1,0 +1,10 @@
+// Original file: proto/peer.proto
+
+
+export interface RemoveReply {
+  'removed'?: (number);
+}
+
+export interface RemoveReply__Output {
+  'removed': (number);
+}

@@ -1,0 +1,10 @@
+// Original file: proto/peer.proto
+
+
+export interface RemoveRequest {
+  'addr'?: (string);
+}
+
+export interface RemoveRequest__Output {
+  'addr': (string);
+}
