@@ -3,8 +3,8 @@
  * through any live node (`--join`), or starts a new ring with neither.
  */
 import { Address } from "@crustyring/protocol"
-import { Bootstrap, DurableStorage, Node, NodeConfig, Storage } from "@crustyring/node"
-import { Config, Effect, Layer, Option } from "effect"
+import { Bootstrap, DurableStorage, Node, NodeConfig, Remembered, Storage } from "@crustyring/node"
+import { Config, Duration, Effect, Layer, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import * as Durations from "./Durations.ts"
 import { UserError } from "./Main.ts"
@@ -38,7 +38,12 @@ const flags = {
   ),
   // No environment fallback for these two: a stray DHT_REGISTRY would clash with an explicit --join.
   registry: Flag.String("registry").pipe(Flag.withDescription("Join through the registry at host:port"), Flag.optional),
-  join: Flag.String("join").pipe(Flag.withDescription("Join through the live node at host:port, no registry needed"), Flag.optional),
+  join: Flag.String("join").pipe(
+    Flag.withDescription(
+      "Join through any of these live nodes, a seed list: host:port[,host:port...], or the flag repeated; every node may get the same list, itself included"
+    ),
+    Flag.atLeast(0)
+  ),
   maxValueBytes: Flag.Int("max-value-bytes").pipe(
     Flag.withDescription("Largest value accepted, in bytes (default 1048576)"),
     Flag.withDefault(NodeConfig.defaults.maxValueBytes)
@@ -63,6 +68,10 @@ const flags = {
   ),
   pingInterval: Durations.flag("ping-interval", "Period of liveness pings to neighbours (default 500ms)"),
   failureTimeout: Durations.flag("failure-timeout", "A neighbour silent this long is dropped as dead (default 2s)"),
+  deadAfter: Durations.flag(
+    "dead-after",
+    "A member silent this long leaves the membership, so quorums stop counting it; 0 keeps it until removed (default 1h)"
+  ),
   repairInterval: Durations.flag("repair-interval", "Period of the replica compare-and-repair round (default 5s)"),
   repairRate: Flag.Int("repair-rate").pipe(
     Flag.withDescription("Most keys per second moved by repair and re-replication (default 10000)"),
@@ -107,7 +116,9 @@ export const command = Command.make("dht", flags, (f) =>
     if (Option.isSome(f.portArg) && Option.isSome(f.port) && f.portArg.value !== f.port.value) {
       return yield* new UserError({ message: `port given twice: ${f.portArg.value} and --port ${f.port.value}` })
     }
-    if (Option.isSome(f.registry) && Option.isSome(f.join)) {
+    const seeds = f.join.flatMap((j) => j.split(",")).map((j) => j.trim())
+    if (seeds.some((j) => j === "")) return yield* new UserError({ message: `--join: empty address in ${JSON.stringify(f.join.join(","))}` })
+    if (Option.isSome(f.registry) && seeds.length > 0) {
       return yield* new UserError({ message: "--registry and --join are mutually exclusive: choose one way to join" })
     }
     const port = Option.getOrElse(Option.orElse(f.port, () => f.portArg), () => NodeConfig.defaults.port)
@@ -130,6 +141,9 @@ export const command = Command.make("dht", flags, (f) =>
       vnodes: f.vnodes,
       pingInterval: yield* duration("ping-interval", f.pingInterval, NodeConfig.defaults.pingInterval),
       failureTimeout: yield* duration("failure-timeout", f.failureTimeout, NodeConfig.defaults.failureTimeout),
+      deadAfter: Option.isSome(f.deadAfter) && f.deadAfter.value.trim() === "0"
+        ? Duration.zero
+        : yield* duration("dead-after", f.deadAfter, NodeConfig.defaults.deadAfter),
       repairInterval: yield* duration("repair-interval", f.repairInterval, NodeConfig.defaults.repairInterval),
       repairRate: f.repairRate,
       tombstoneGrace: yield* duration("tombstone-grace", f.tombstoneGrace, NodeConfig.defaults.tombstoneGrace)
@@ -154,14 +168,16 @@ export const command = Command.make("dht", flags, (f) =>
       : Storage.layerMemory
     const bootstrap = Option.isSome(f.registry)
       ? Bootstrap.layerRegistry(yield* address("registry", f.registry.value))
-      : Option.isSome(f.join)
-      ? Bootstrap.layerPeer(yield* address("join", f.join.value))
+      : seeds.length > 0
+      ? Bootstrap.layerPeers(yield* Effect.forEach(seeds, (j) => address("join", j)))
       : Bootstrap.layerNewRing
+    const remembered = Option.isSome(f.dataDir) ? Remembered.layerFile(f.dataDir.value) : Layer.empty
     const node = Node.layer.pipe(
       Layer.provide(Layer.mergeAll(
         NodeConfig.layer(settings),
         bootstrap,
-        storage
+        storage,
+        remembered
       ))
     )
     yield* Effect.logInfo(`starting node on ${f.host}:${port}`)

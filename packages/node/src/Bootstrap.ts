@@ -6,18 +6,28 @@
  * - `layerPeer(address)`: the contact is a live node (`dht --join`).
  * - `layerRegistry(address)`: the registry hands out the contact and lists the node once joined.
  */
-import { type Address, Errors, RegistryClient } from "@crustyring/protocol"
+import { Address, Errors, RegistryClient } from "@crustyring/protocol"
 import { Context, Effect, Layer, Option, Schedule, Schema } from "effect"
 import type { Member } from "./Membership.ts"
 
 /** The node could not get into a ring; the message says why. */
 export class JoinError extends Schema.TaggedError<JoinError>()("JoinError", {
-  message: Schema.String
+  message: Schema.String,
+  /** The node's ring ID is held by another live node: retrying cannot help. */
+  taken: Schema.optional(Schema.Boolean)
 }) {}
 
-/** Where to join: one live node, or none to start a new ring. */
+/**
+ * Where to join: the nodes to try, in order (the first ready one takes the node in), and whether
+ * the node may start a new ring when none of them is ready. No contacts at all starts a ring.
+ */
 export interface JoinPlan {
-  readonly contact: Option.Option<Address.Address>
+  readonly contacts: ReadonlyArray<Address.Address>
+  /**
+   * The node is one of its own seeds, or the registry named no neighbour: it may be the first
+   * member when no contact serves yet.
+   */
+  readonly mayStart: boolean
 }
 
 /** A way into the ring. */
@@ -37,19 +47,30 @@ export class Bootstrap extends Context.Service<Bootstrap, Service>()("@crustyrin
 /** No contact: the node is the first member of a new ring. */
 export const layerNewRing: Layer.Layer<Bootstrap> = Layer.succeed(Bootstrap, {
   description: "new ring",
-  plan: () => Effect.succeed({ contact: Option.none() }),
+  plan: () => Effect.succeed({ contacts: [], mayStart: true }),
   joined: () => Effect.void,
   left: () => Effect.void
 })
 
-/** Joins through the live node at `contact`. */
-export const layerPeer = (contact: Address.Address): Layer.Layer<Bootstrap> =>
+/**
+ * Joins through any of the live nodes at `contacts`, a seed list as in Cassandra (`dht --join
+ * a,b,c`). Every node may be given the same list, itself included: a node in its own list may
+ * start the ring when no other seed serves yet.
+ */
+export const layerPeers = (contacts: ReadonlyArray<Address.Address>): Layer.Layer<Bootstrap> =>
   Layer.succeed(Bootstrap, {
-    description: `peer ${contact}`,
-    plan: () => Effect.succeed({ contact: Option.some(contact) }),
+    description: `peers ${contacts.join(",")}`,
+    plan: (self) =>
+      Effect.succeed({
+        contacts,
+        mayStart: contacts.some((c) => Address.target(c) === Address.target(self.address))
+      }),
     joined: () => Effect.void,
     left: () => Effect.void
   })
+
+/** Joins through the live node at `contact`. */
+export const layerPeer = (contact: Address.Address): Layer.Layer<Bootstrap> => layerPeers([contact])
 
 /** Options of the registry bootstrap. */
 export interface RegistryOptions {
@@ -86,7 +107,7 @@ export const layerRegistry = (address: string, options: RegistryOptions = {}): L
           retrying("register", registry.register(self.address)).pipe(
             Effect.flatMap((info) =>
               info.id === self.id
-                ? Effect.succeed({ contact: Option.map(info.neighbor, (n) => n.address) })
+                ? Effect.succeed({ contacts: Option.toArray(Option.map(info.neighbor, (n) => n.address)), mayStart: Option.isNone(info.neighbor) })
                 : Effect.fail(
                   new Errors.Internal({ message: `registry ${address} assigned ID ${info.id}, expected ${self.id}` })
                 )

@@ -3,9 +3,9 @@
  * (`peer.Peer`), each handler a thin decode, delegate, encode over the services below it.
  * Queries wait, within their deadline, until the node has joined.
  */
-import { Errors, Grpc, Proto, type Wire } from "@crustyring/protocol"
+import { Address, Errors, Grpc, Proto, type Wire } from "@crustyring/protocol"
 import { Position } from "@crustyring/ring"
-import { Effect, Option, Scope, Stream } from "effect"
+import { Clock, Duration, Effect, Option, Scope, Stream } from "effect"
 import * as Handoff from "./Handoff.ts"
 import * as Join from "./Join.ts"
 import * as Membership from "./Membership.ts"
@@ -18,6 +18,7 @@ import { Replication, storageError } from "./Replication.ts"
 import { Router } from "./Router.ts"
 import { Storage } from "./Storage.ts"
 import * as TakeOver from "./TakeOver.ts"
+import { VirtualNodes } from "./VirtualNodes.ts"
 
 const parsePosition = (s: string, what: string): Effect.Effect<Position.Position, Errors.InvalidArgument> => {
   const p = Position.parse(s)
@@ -40,6 +41,8 @@ export const make = Effect.gen(function*() {
   const repair = yield* Repair
   const accept = yield* Join.makeAccept
   const acceptTakeOver = yield* TakeOver.makeAccept
+  const vnodes = yield* VirtualNodes
+  const peers = yield* Peers
   // Hand-offs run in a child scope created now, so they close after the graceful leave (which
   // the node registers later and so runs first): a leave can wait for a range still arriving.
   const scope = yield* Scope.fork(yield* Effect.scope)
@@ -69,8 +72,10 @@ export const make = Effect.gen(function*() {
     const owned = yield* Effect.mapError(storage.count(view.self.id, next.id), storageError)
     const tombstones = yield* Effect.mapError(storage.tombstones, storageError)
     const progress = yield* repair.progress
-    // A single node holds the only copy there is.
-    const copies = Math.min(config.replicas, Membership.replicaSet(view, config.replicas).length + 1)
+    // Copies a key should have: the replica count, or the membership when it is smaller.
+    const members = Membership.memberCount(view, membership.down)
+    const copies = Math.min(config.replicas, members)
+    const now = yield* Clock.currentTimeMillis
     const replicated = copies === 1 ? owned : Math.min(owned, yield* repair.replicated)
     return {
       self: toRef(view.self),
@@ -82,6 +87,8 @@ export const make = Effect.gen(function*() {
       replicas: copies,
       replicated_key_count: String(replicated),
       tombstone_count: String(tombstones),
+      members,
+      down: [...membership.down.values()].map((d) => ({ node: toRef(d.member), silent_ms: String(Math.max(0, now - d.since)) })),
       ...Option.match(progress, {
         onNone: () => ({}),
         onSome: (p) => ({ repair: { done: String(p.done), total: String(p.total), keys_per_second: p.keysPerSecond } })
@@ -110,17 +117,54 @@ export const make = Effect.gen(function*() {
     Notify: Grpc.unary(context, (req: Wire.NotifyRequest__Output) =>
       Effect.gen(function*() {
         const candidate = yield* argRef(req.node, "node")
+        // A down member that calls is alive again: probe it now rather than after its backoff.
+        const down = membership.down.get(candidate.id)
+        if (down) down.nextProbe = 0
         yield* membership.update((v) =>
           Membership.isBetterPredecessor(v, candidate) ? { ...v, predecessor: Option.some(candidate) } : v
         )
         return {}
       })),
     GetNeighbors: Grpc.unary(context, () =>
-      Effect.map(membership.view, (view) => ({
+      Effect.map(Effect.all([membership.view, Clock.currentTimeMillis]), ([view, now]) => ({
         self: toRef(view.self),
         ...Option.match(view.predecessor, { onNone: () => ({}), onSome: (p) => ({ predecessor: toRef(p) }) }),
-        successors: view.successors.map(toRef)
+        successors: view.successors.map(toRef),
+        gone: Membership.recentlyGone(membership, now).map(toRef),
+        phase: view.phase
       }))),
+    Remove: Grpc.unary(context, (req: Wire.RemoveRequest__Output) =>
+      Effect.gen(function*() {
+        const parsed = Address.normalize(req.addr)
+        if (!("address" in parsed)) {
+          return yield* new Errors.InvalidArgument({ message: `addr must be host:port, got ${JSON.stringify(req.addr)}: ${parsed.error}` })
+        }
+        const target = Address.target(parsed.address)
+        if (target === Address.target(membership.self.address)) {
+          return yield* new Errors.FailedPrecondition({ message: `${target} is this node; stop it gracefully (SIGTERM) to leave the ring` })
+        }
+        const answers = yield* Effect.result(peers.probe(target, Duration.min(config.rpcTimeout, Duration.seconds(2))))
+        if (answers._tag === "Success") {
+          return yield* new Errors.FailedPrecondition({
+            message: `${target} still answers; stop it gracefully (SIGTERM) to have it leave, or stop it before removing it`
+          })
+        }
+        const now = yield* Clock.currentTimeMillis
+        let removed = 0
+        for (const m of vnodes.members) {
+          const view = yield* m.view
+          const members = [...Membership.known(view), ...[...m.down.values()].map((d) => d.member)]
+            .filter((k) => Address.target(k.address) === target)
+          const unique = new Map(members.map((k) => [k.id, k]))
+          for (const k of unique.values()) {
+            Membership.forget(m, k, now)
+            yield* m.update((v) => Membership.withoutDead(v, k))
+            removed++
+          }
+        }
+        if (removed > 0) yield* Effect.logWarning(`removed ${target} from the membership (${removed} members), by operator request`)
+        return { removed }
+      })),
     Ping: Grpc.unary(context, () => Effect.succeed({ vnodes: config.vnodes })),
     FetchRange: Grpc.serverStream(context, (req: Wire.RangeRequest__Output) =>
       Stream.unwrap(

@@ -1,15 +1,21 @@
 /**
- * Failure detection. Every `pingInterval` a ready node pings its predecessor, its first
- * successors (as many as the replica count) and its replicas. A neighbour that has not answered for
- * `failureTimeout` is declared dead: it leaves the view (`Membership.withoutDead`), which hands
- * its range to this node when it was the successor, and stabilization repairs the rest.
+ * Failure detection: down is not gone. Every `pingInterval` a ready node pings its predecessor,
+ * its first successors (as many as the replica count) and its replicas. A neighbour that has
+ * not answered for `failureTimeout` is marked down: it leaves the view (`Membership.withoutDead`),
+ * which hands its range to this node when it was the successor, but it stays a member. Down
+ * members are probed with backoff and taken back (`Membership.withReturned`) as soon as they
+ * answer and serve, so a partition heals into one ring. A member silent for `deadAfter` leaves
+ * the membership.
  */
 import { Address, Errors } from "@crustyring/protocol"
-import { Deferred, Duration, Effect, Option, Schedule } from "effect"
+import { Clock, Deferred, Duration, Effect, Option, Schedule } from "effect"
 import * as Membership from "./Membership.ts"
 import { NodeConfig } from "./NodeConfig.ts"
 import { Peers } from "./Peers.ts"
 import { VirtualNodes } from "./VirtualNodes.ts"
+
+/** The longest wait between two probes of a down member: a healed partition is seen within it. */
+export const MAX_PROBE_BACKOFF_MS = 2000
 
 /** Runs the detector for as long as the scope lives. */
 export const run = Effect.gen(function*() {
@@ -18,8 +24,11 @@ export const run = Effect.gen(function*() {
   const peers = yield* Peers
   const vnodes = yield* VirtualNodes
   const timeoutMs = Duration.toMillis(config.failureTimeout)
+  const deadAfterMs = Duration.toMillis(config.deadAfter)
   const deadline = Duration.min(config.rpcTimeout, config.failureTimeout)
-  const fresh = Duration.toMillis(config.pingInterval) / 2
+  const pingMs = Duration.toMillis(config.pingInterval)
+  const fresh = pingMs / 2
+  const now = Clock.currentTimeMillis
 
   /**
    * Whether `member` answers: its process answers a ping (one shared by every virtual node of
@@ -28,11 +37,11 @@ export const run = Effect.gen(function*() {
   const alive = (member: Membership.Member) =>
     Effect.gen(function*() {
       const target = Address.target(member.address)
-      const now = Date.now()
+      const at = yield* now
       let probe = vnodes.probes.get(target)
-      if (!probe || now - probe.at >= fresh) {
+      if (!probe || at - probe.at >= fresh) {
         const result = yield* Deferred.make<number, Errors.RpcError>()
-        probe = { at: now, result }
+        probe = { at, result }
         vnodes.probes.set(target, probe)
         yield* Effect.forkDetach(Effect.exit(peers.probe(target, deadline)).pipe(Effect.flatMap((exit) => Deferred.done(result, exit))))
       }
@@ -44,11 +53,11 @@ export const run = Effect.gen(function*() {
   // When each neighbour last answered, or was first watched.
   const lastHeard = new Map<bigint, number>()
 
-  const declareDead = (member: Membership.Member, silentMs: number) =>
+  const markDown = (member: Membership.Member, silentMs: number) =>
     Effect.gen(function*() {
-      // Long enough for every neighbour to have dropped it too, so no list brings it back.
-      membership.suspects.set(member.id, Date.now() + 5 * timeoutMs)
-      yield* Effect.logWarning(`${member.address} has not answered for ${silentMs} ms; dropping it as dead`)
+      const at = yield* now
+      membership.down.set(member.id, { member, since: at - silentMs, nextProbe: at + pingMs, backoff: pingMs })
+      yield* Effect.logWarning(`${member.address} has not answered for ${silentMs} ms; marking it down (it stays a member)`)
       yield* membership.update((v) => Membership.withoutDead(v, member))
     })
 
@@ -65,26 +74,57 @@ export const run = Effect.gen(function*() {
     ) {
       if (m.id !== view.self.id) watched.set(m.id, m)
     }
-    const now = Date.now()
-    for (const id of watched.keys()) if (!lastHeard.has(id)) lastHeard.set(id, now)
+    const start = yield* now
+    for (const id of watched.keys()) if (!lastHeard.has(id)) lastHeard.set(id, start)
     for (const id of lastHeard.keys()) if (!watched.has(id)) lastHeard.delete(id)
     yield* Effect.forEach(watched.values(), (m) =>
       alive(m).pipe(
         Effect.matchEffect({
-          onSuccess: () =>
-            Effect.sync(() => {
-              lastHeard.set(m.id, Date.now())
-              membership.suspects.delete(m.id)
-            }),
-          onFailure: () => {
-            const silent = Date.now() - (lastHeard.get(m.id) ?? now)
-            return silent >= timeoutMs ? declareDead(m, silent) : Effect.void
-          }
+          onSuccess: () => Effect.map(now, (at) => void lastHeard.set(m.id, at)),
+          onFailure: () =>
+            Effect.flatMap(now, (at) => {
+              const silent = at - (lastHeard.get(m.id) ?? start)
+              return silent >= timeoutMs && !membership.down.has(m.id) ? markDown(m, silent) : Effect.void
+            })
         })
       ), { concurrency: "unbounded", discard: true })
   })
 
-  yield* round.pipe(
+  /**
+   * Probes the down members that are due. One that serves again is taken back; one that
+   * answers but still joins or leaves is asked again soon; a silent one waits longer, up to
+   * `MAX_PROBE_BACKOFF_MS`. One silent for `deadAfter` is gone.
+   */
+  const probeDown = Effect.gen(function*() {
+    const view = yield* membership.view
+    if (view.phase !== "ready") return
+    const at = yield* now
+    const due = [...membership.down.values()].filter((d) => d.nextProbe <= at)
+    yield* Effect.forEach(due, (d) =>
+      Effect.gen(function*() {
+        const answer = yield* Effect.result(Effect.andThen(alive(d.member), peers.neighbors(d.member.address, deadline)))
+        const after = yield* now
+        if (membership.down.get(d.member.id) !== d) return
+        if (answer._tag === "Success" && answer.success.phase === "ready") {
+          membership.down.delete(d.member.id)
+          yield* membership.update((v) => Membership.withReturned(v, d.member, membership.successorListLength))
+          yield* Effect.logInfo(`${d.member.address} answers again after ${after - d.since} ms; taking it back`)
+          return
+        }
+        if (deadAfterMs > 0 && after - d.since >= deadAfterMs) {
+          Membership.forget(membership, d.member, after)
+          yield* Effect.logWarning(
+            `${d.member.address} has been down for longer than ${Duration.format(config.deadAfter)}; it is no longer a member`
+          )
+          return
+        }
+        d.backoff = answer._tag === "Success" ? pingMs : Math.min(d.backoff * 2, Math.max(pingMs, MAX_PROBE_BACKOFF_MS))
+        d.nextProbe = after + d.backoff
+      }), { concurrency: "unbounded", discard: true })
+    for (const [id, g] of membership.gone) if (at - g.at > 3 * Membership.GONE_TTL_MS) membership.gone.delete(id)
+  })
+
+  yield* Effect.all([round, probeDown], { concurrency: 2, discard: true }).pipe(
     Effect.catchCause((cause) => Effect.logError("failure detection round failed", cause)),
     Effect.repeat(Schedule.spaced(config.pingInterval))
   )

@@ -4,15 +4,16 @@
  * ID, so simultaneous joins are serialised where they meet. The joiner serves at once, reading
  * through to the old owner until the hand-off completes.
  */
-import { type Address, Errors } from "@crustyring/protocol"
+import { Address, Errors } from "@crustyring/protocol"
 import { Interval, Position } from "@crustyring/ring"
-import { Effect, Option, Schedule } from "effect"
+import { Clock, Duration, Effect, Option, Schedule } from "effect"
 import { Bootstrap, JoinError } from "./Bootstrap.ts"
 import * as Handoff from "./Handoff.ts"
 import { InFlight } from "./InFlight.ts"
 import * as Membership from "./Membership.ts"
 import { NodeConfig } from "./NodeConfig.ts"
 import { Peers } from "./Peers.ts"
+import { Remembered } from "./Remembered.ts"
 
 const busyRetry = (attempts: number) =>
   Schedule.min([Schedule.exponential("50 millis", 2), Schedule.spaced("1 second")]).pipe(
@@ -50,7 +51,8 @@ const enter = Effect.fn("Join.enter")(function*(contact: Address.Address) {
     Effect.retry({ schedule: busyRetry(config.joinAttempts), while: isTransient }),
     Effect.mapError((e) =>
       new JoinError({
-        message: e._tag === "AlreadyExists" ? e.message : `cannot join through ${contact}: ${e.message}`
+        message: e._tag === "AlreadyExists" ? e.message : `cannot join through ${contact}: ${e.message}`,
+        taken: e._tag === "AlreadyExists"
       })
     )
   )
@@ -63,35 +65,131 @@ const enter = Effect.fn("Join.enter")(function*(contact: Address.Address) {
   return reply
 })
 
-/**
- * Brings this node into the ring its bootstrap names, or starts a new ring, and marks it ready.
- * Returns once the node serves; the range hand-off completes before this returns.
- */
 export { JoinError }
 
+/** What a contact said when asked whether it serves. */
+type Answer =
+  | { readonly _tag: "Ready" }
+  | { readonly _tag: "Joining"; readonly id: Position.Position }
+  | { readonly _tag: "Other"; readonly reason: string }
+
+/** Rounds through the contacts: every second at first, then up to every five seconds. */
+const roundSchedule = Schedule.min([Schedule.exponential("500 millis", 1.5), Schedule.spaced("5 seconds")])
+
+/** Rounds a node with nothing to rejoin through tries before it gives up (about three seconds). */
+const FRESH_ROUNDS = 4
+
+/**
+ * Brings this node into the ring and marks it ready. The contacts are the bootstrap's (a seed
+ * list, or the registry's pick) and then every member remembered from before a restart; the
+ * first that serves takes the node in. The node starts a new ring only
+ * - when it has no contact and remembers no member (a ring of one, by design);
+ * - or when it may start (it is one of its own seeds, or the registry named no neighbour), no
+ *   contact serves, and it has the smallest ID among itself and the contacts that are waiting
+ *   too (a whole cluster starting at once). A node that remembers members needs one of them
+ *   to be waiting with it: it never starts alone.
+ * Otherwise it retries and logs why; a node that remembers members retries until one serves.
+ * A node that starts a ring counts its seeds and remembered members as down members: they are
+ * probed and taken in as soon as they serve, so rings formed apart merge into one.
+ * Returns once the node serves; the range hand-off completes before this returns.
+ */
 export const run = Effect.fn("Join.run")(function*() {
   const bootstrap = yield* Bootstrap
   const membership = yield* Membership.Membership
   const peers = yield* Peers
+  const config = yield* NodeConfig
   const self = membership.self
   const plan = yield* bootstrap.plan(self)
-  if (Option.isSome(plan.contact) && plan.contact.value === self.address) {
-    // Every node may be given the same seed, itself included. If a ready node answers at our
+  const remembered = yield* Effect.serviceOption(Remembered).pipe(
+    Effect.flatMap(Option.match({ onNone: () => Effect.succeed([]), onSome: (r) => r.load }))
+  )
+  const own = Address.target(self.address)
+  if (plan.contacts.some((c) => c === self.address)) {
+    // Every node may be given the same seeds, itself included. If a ready node answers at our
     // own address, though, it is another process advertising it: our ID is taken.
     const other = yield* peers.status(self.address).pipe(Effect.map((s) => s.phase === "ready"), Effect.orElseSucceed(() => false))
     if (other) {
       return yield* new JoinError({
-        message: `ring ID ${Position.toHex(self.id)} of ${self.address} is already held by a live node at that address`
+        message: `ring ID ${Position.toHex(self.id)} of ${self.address} is already held by a live node at that address`,
+        taken: true
       })
     }
   }
-  if (Option.isNone(plan.contact) || plan.contact.value === self.address) {
+  // Remembered members are other processes; a seed may be this very node, or (for a later
+  // virtual node) the first virtual node of this process.
+  const others = remembered.filter((c) => Address.target(c) !== own)
+  const contacts = [...new Set([...plan.contacts.filter((c) => c !== self.address), ...others])]
+  const rejoining = others.length > 0
+
+  const start = Effect.gen(function*() {
+    const now = yield* Clock.currentTimeMillis
+    const pingMs = Duration.toMillis(config.pingInterval)
+    for (const address of contacts) {
+      const member = { id: Position.nodeId(address), address }
+      membership.down.set(member.id, { member, since: now, nextProbe: now, backoff: pingMs })
+    }
     yield* membership.markReady
-    yield* Effect.logInfo(`started a new ring as ${Position.toHex(self.id)} at ${self.address}`)
+    yield* Effect.logInfo(
+      `started a new ring as ${Position.toHex(self.id)} at ${self.address}` +
+        (contacts.length > 0 ? `; ${contacts.length} other members counted down until they answer` : "")
+    )
     yield* bootstrap.joined(self)
-    return
+  })
+  if (contacts.length === 0) {
+    if (plan.mayStart) return yield* start
+    return yield* new JoinError({ message: `no contact to join through other than this node itself (${self.address})` })
   }
-  const reply = yield* enter(plan.contact.value)
+
+  const ask = (address: Address.Address): Effect.Effect<Answer> =>
+    peers.neighbors(address, Duration.min(config.rpcTimeout, Duration.seconds(2))).pipe(
+      Effect.map((n): Answer =>
+        n.phase === "ready" || n.phase === ""
+          ? { _tag: "Ready" }
+          : n.phase === "joining"
+          ? { _tag: "Joining", id: n.self.id }
+          : { _tag: "Other", reason: `${address} is ${n.phase}` }
+      ),
+      Effect.catch((e) => Effect.succeed<Answer>({ _tag: "Other", reason: `${address}: ${e.message}` }))
+    )
+
+  /** One round: join through the first contact that serves, or decide to start, or fail with the reasons. */
+  const round = Effect.gen(function*() {
+    const reasons: Array<string> = []
+    const waiting: Array<Position.Position> = []
+    for (const contact of contacts) {
+      const answer = yield* ask(contact)
+      if (answer._tag === "Ready") {
+        const entered = yield* Effect.result(enter(contact))
+        if (entered._tag === "Success") return Option.some(entered.success)
+        if (entered.failure.taken === true) return yield* entered.failure
+        reasons.push(entered.failure.message)
+      } else if (answer._tag === "Joining") {
+        waiting.push(answer.id)
+        reasons.push(`${contact} is joining too`)
+      } else {
+        reasons.push(answer.reason)
+      }
+    }
+    const first = waiting.every((id) => self.id < id)
+    if (plan.mayStart && first && (!rejoining || waiting.length > 0)) return Option.none()
+    return yield* new JoinError({ message: `no contact serves yet (${reasons.join("; ")})` })
+  })
+
+  let rounds = 0
+  const entered = yield* round.pipe(
+    Effect.tapError((e) =>
+      Effect.sync(() => rounds++).pipe(
+        Effect.andThen(Effect.logWarning(`${self.address} cannot join yet, retrying: ${e.message}`))
+      )
+    ),
+    Effect.retry({
+      schedule: roundSchedule,
+      // A taken ID is final; a node with members to rejoin or seeds to wait for keeps trying.
+      while: (e) => e.taken !== true && (rejoining || plan.mayStart || rounds < FRESH_ROUNDS)
+    })
+  )
+  if (Option.isNone(entered)) return yield* start
+  const reply = entered.value
   yield* membership.markReady
   yield* peers.notify(reply.successor.address, self).pipe(
     Effect.catch((e) => Effect.logWarning(`could not notify successor ${reply.successor.address}: ${e.message}`))
@@ -127,8 +225,9 @@ export const makeAccept = Effect.gen(function*() {
         message: `ring ID ${Position.toHex(joiner.id)} of ${joiner.address} is already held by live node ${holder.address}`
       })
     if (joiner.id === self.id) return yield* held(self)
-    // A node found dead that comes back is a member again.
-    membership.suspects.delete(joiner.id)
+    // A down member that comes back is serving again; one that left is a member again.
+    membership.down.delete(joiner.id)
+    membership.gone.delete(joiner.id)
     if (joiner.id === next.id && next.id !== self.id) {
       // Our successor has the joiner's ID. If it serves, the ID is taken. If it does not (it is
       // the joiner itself, restarted after a crash, or dead), the joiner takes its place back.

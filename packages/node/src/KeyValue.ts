@@ -48,8 +48,10 @@ export const make = Effect.gen(function*() {
     }
     // A write only needs the previous value for its reply; this node's copy is the one it has.
     if (forWrite) return { sources: [], needed: 0, all: false, repair: true }
-    const others = replicas.slice(0, config.readQuorum - 1)
-    return { sources: others, needed: others.length, all: false, repair: true }
+    // Members, not live nodes: a read consults min(read quorum, members) copies, and fails
+    // when fewer are reachable.
+    const needed = Math.min(config.readQuorum, Membership.memberCount(view, membership.down)) - 1
+    return { sources: replicas.slice(0, Math.max(needed, 0)), needed, all: false, repair: true }
   }
 
   const get = (view: Membership.View, key: Uint8Array) =>

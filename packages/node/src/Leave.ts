@@ -39,7 +39,11 @@ export const run = Effect.fn("Leave.run")(function*() {
   )
   if (Membership.next(yield* membership.view).id === self.id) {
     const keys = yield* storage.count(self.id, self.id).pipe(Effect.orElseSucceed(() => 0))
-    if (keys > 0) yield* Effect.logWarning(`last node of the ring leaving: its ${keys} keys go with it`)
+    if (membership.down.size > 0) {
+      yield* Effect.logWarning(
+        `no other member answers (${membership.down.size} down): leaving without a hand-off; the replicas keep their copies of its ${keys} keys`
+      )
+    } else if (keys > 0) yield* Effect.logWarning(`last node of the ring leaving: its ${keys} keys go with it`)
     return
   }
 

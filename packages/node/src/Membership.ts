@@ -3,7 +3,7 @@
  * one `SubscriptionRef`. Ownership follows from it: this node owns `[self.id, successors[0].id)`.
  */
 import { Address } from "@crustyring/protocol"
-import { Interval, Ownership, type Position } from "@crustyring/ring"
+import { Interval, Ownership, Position } from "@crustyring/ring"
 import { Context, Deferred, Effect, Layer, Option, Semaphore, SubscriptionRef } from "effect"
 
 /** A node as others know it: its ring ID and advertised address. */
@@ -80,8 +80,8 @@ export const holdsEverything = (view: View, replicas: number, listLength: number
   new Set([view.self, ...view.successors].map(processOf)).size <= replicas
 
 /**
- * The view without a member found dead: it leaves the successor list, the predecessor and the
- * fingers. When it was the successor, this node's range grows up to the next successor; the
+ * The view without a member found down (or gone): it leaves the successor list, the predecessor
+ * and the fingers. When it was the successor, this node's range grows up to the next successor; the
  * new part is marked for repair from the replicas, which hold copies of it.
  */
 export const withoutDead = (view: View, dead: Member): View => {
@@ -114,9 +114,84 @@ export const known = (view: View): ReadonlyArray<Member> => [
   ...view.fingers
 ]
 
-/** Whether a node was found dead recently. */
-export const isSuspect = (service: Pick<Service, "suspects">, id: Position.Position, now: number = Date.now()): boolean =>
-  (service.suspects.get(id) ?? 0) > now
+/**
+ * A member that stopped answering. It is still a member: quorums count it, and it is probed
+ * with backoff until it answers again, leaves, is removed, or passes `--dead-after`.
+ */
+export interface Down {
+  readonly member: Member
+  /** When it was last heard from (ms). */
+  readonly since: number
+  /** When it is probed next (ms). */
+  nextProbe: number
+  /** The current probe backoff (ms); it doubles up to a cap while the member stays silent. */
+  backoff: number
+}
+
+/** Whether a member is down in this node's view: routing and placement skip it. */
+export const isDown = (service: Pick<Service, "down">, id: Position.Position): boolean => service.down.has(id)
+
+/**
+ * How long a graceful leave or a removal is told to neighbours, so no one probes the member
+ * again. It is remembered three times as long, so the news does not come round the ring again.
+ */
+export const GONE_TTL_MS = 60_000
+
+/** Records that `member` left the membership, as of `at` (ms): it is no longer down here. */
+export const forget = (service: Pick<Service, "down" | "gone" | "self">, member: Member, at: number): void => {
+  if (member.id === service.self.id) return
+  service.down.delete(member.id)
+  if (!service.gone.has(member.id)) service.gone.set(member.id, { member, at })
+}
+
+/** The members to tell neighbours about as gone at `now`. */
+export const recentlyGone = (service: Pick<Service, "gone">, now: number): ReadonlyArray<Member> =>
+  [...service.gone.values()].filter((g) => now - g.at <= GONE_TTL_MS).map((g) => g.member)
+
+/**
+ * The members this node counts for quorums: the distinct processes of itself, its neighbours,
+ * its fingers and its down members. A node cut off from the rest still counts them all, so it
+ * acknowledges nothing alone; a ring that is small by design counts only what it has.
+ */
+export const memberCount = (view: View, down: ReadonlyMap<Position.Position, Down>): number =>
+  new Set([...known(view), ...[...down.values()].map((d) => d.member)].map(processOf)).size
+
+/**
+ * The view with a member that was down taken back, now that it answers again: it goes into the
+ * successor list in ring order, and becomes the predecessor if it sits closer. When it becomes
+ * the first successor, this node's range shrinks to end at it, and a repair under way is cut to
+ * match. When it becomes the predecessor, it may have served this node's range meanwhile (a
+ * partition, or a ring formed apart), so the range is marked for repair: reads consult the
+ * replicas until this node has pulled from them.
+ */
+export const withReturned = (view: View, member: Member, listLength: number): View => {
+  if (same(member, view.self) || view.phase !== "ready") return view
+  const self = view.self
+  const successors = [...view.successors.filter((m) => !same(m, member)), member]
+    .sort((a, b) => {
+      const da = Interval.distance(self.id, a.id)
+      const db = Interval.distance(self.id, b.id)
+      return da < db ? -1 : da > db ? 1 : 0
+    })
+    .slice(0, listLength)
+  const nextAfter = successors[0]!
+  const becomesPredecessor = isBetterPredecessor(view, member)
+  const predecessor = becomesPredecessor ? Option.some(member) : view.predecessor
+  let incoming = view.incoming
+  if (Option.isSome(incoming) && incoming.value.kind === "repair" && !same(nextAfter, next(view))) {
+    // Clockwise offsets from this node; an end at this node itself is the full circle.
+    const offset = (p: Position.Position) => Interval.distance(self.id, p) || Position.RING_SIZE
+    const i = incoming.value
+    const limit = offset(nextAfter.id)
+    incoming = Interval.distance(self.id, i.start) < limit
+      ? Option.some({ ...i, end: offset(i.end) <= limit ? i.end : nextAfter.id, from: nextAfter })
+      : Option.none()
+  }
+  if (becomesPredecessor && Option.isNone(incoming)) {
+    incoming = Option.some({ kind: "repair" as const, from: nextAfter, start: self.id, end: nextAfter.id })
+  }
+  return { ...view, successors, predecessor, incoming }
+}
 
 /** Whether a member is the same node (same ID). */
 export const same = (a: Member, b: Member): boolean => a.id === b.id
@@ -153,10 +228,15 @@ export interface Service {
   /** Length of the successor list: at least the replica count. */
   readonly successorListLength: number
   /**
-   * Nodes found dead, with the time (ms) until which stabilization will not adopt them again
-   * from a neighbour's list. It expires so that a node that comes back is seen again.
+   * Members that stopped answering. They stay out of the view, and stabilization does not
+   * adopt them from a neighbour's list, until this node's own probe finds them ready again.
    */
-  readonly suspects: Map<Position.Position, number>
+  readonly down: Map<Position.Position, Down>
+  /**
+   * Members that left gracefully or were removed, with when (ms). Told to neighbours for
+   * `GONE_TTL_MS`, so that they stop probing them too.
+   */
+  readonly gone: Map<Position.Position, { readonly member: Member; readonly at: number }>
 }
 
 /** This node's membership view. */
@@ -164,12 +244,10 @@ export class Membership extends Context.Service<Membership, Service>()("@crustyr
 
 /**
  * A membership view for `self`, alone and joining, keeping `successorListLength` successors.
- * The virtual nodes of a process share one `suspects` map.
  */
 export const make = (
   self: Member,
-  successorListLength: number = SUCCESSOR_LIST_LENGTH,
-  suspects: Map<Position.Position, number> = new Map()
+  successorListLength: number = SUCCESSOR_LIST_LENGTH
 ): Effect.Effect<Service> =>
   Effect.gen(function*() {
     const ref = yield* SubscriptionRef.make<View>({
@@ -188,7 +266,8 @@ export const make = (
       released,
       stopping: { value: false },
       successorListLength,
-      suspects,
+      down: new Map(),
+      gone: new Map(),
       self,
       ref,
       view: SubscriptionRef.get(ref),
@@ -205,6 +284,5 @@ export const make = (
 /** A layer for `self`. */
 export const layer = (
   self: Member,
-  successorListLength?: number,
-  suspects?: Map<Position.Position, number>
-): Layer.Layer<Membership> => Layer.effect(Membership, make(self, successorListLength, suspects))
+  successorListLength?: number
+): Layer.Layer<Membership> => Layer.effect(Membership, make(self, successorListLength))

@@ -5,7 +5,7 @@
  */
 import { Address, Grpc } from "@crustyring/protocol"
 import { Position } from "@crustyring/ring"
-import { Context, Duration, Effect, Layer, Option, Schema } from "effect"
+import { Context, Duration, Effect, Layer, Option, Schedule, Schema } from "effect"
 import { Bootstrap } from "./Bootstrap.ts"
 import * as DhtServer from "./DhtServer.ts"
 import * as FailureDetector from "./FailureDetector.ts"
@@ -17,6 +17,7 @@ import * as Leave from "./Leave.ts"
 import * as Membership from "./Membership.ts"
 import { NodeConfig, validate } from "./NodeConfig.ts"
 import * as Peers from "./Peers.ts"
+import * as Remembered from "./Remembered.ts"
 import * as Repair from "./Repair.ts"
 import * as Replication from "./Replication.ts"
 import * as Router from "./Router.ts"
@@ -60,10 +61,15 @@ export const make = Effect.gen(function*() {
   const address = config.advertise ?? advertised(config.host, server.port)
   const bootstrap = yield* Bootstrap
   const vnodes = VirtualNodes.make(config.vnodes)
-  const suspects = new Map<Position.Position, number>()
   const listLength = Membership.successorListLength(config.replicas, config.vnodes)
   // One client pool and one clock for the whole process.
-  const shared = yield* Layer.build(Layer.mergeAll(Peers.layer, Version.layer))
+  // The remembered members, if any (a data directory), for every virtual node's join.
+  const remembered = yield* Effect.serviceOption(Remembered.Remembered)
+  const shared = yield* Layer.build(Layer.mergeAll(
+    Peers.layer,
+    Version.layer,
+    Option.match(remembered, { onNone: () => Layer.empty, onSome: (r) => Layer.succeed(Remembered.Remembered, r) })
+  ))
 
   // When the first virtual node began to leave: all of them share one leave timeout.
   const stopping: { since?: number } = {}
@@ -72,7 +78,7 @@ export const make = Effect.gen(function*() {
   for (let i = 0; i < config.vnodes; i++) {
     const vaddress = Address.withVnode(address, i)
     const self: Membership.Member = { id: Position.nodeId(vaddress), address: vaddress }
-    const layer = services(self, listLength, suspects, vnodes, i === 0 ? bootstrap : joinFirst(bootstrap, address))
+    const layer = services(self, listLength, vnodes, i === 0 ? bootstrap : joinFirst(bootstrap, address))
     const context = yield* Layer.build(layer.pipe(Layer.provideMerge(Layer.succeedContext(shared))))
     vnodes.members.push(Context.get(context, Membership.Membership))
     contexts.push(context)
@@ -114,6 +120,9 @@ export const make = Effect.gen(function*() {
   }
 
   if (config.vnodes > 1) yield* Effect.logInfo(`all ${config.vnodes} virtual nodes of ${address} joined`)
+  if (Option.isSome(remembered)) {
+    yield* Effect.forkScoped(rememberMembers(remembered.value, vnodes, address), { startImmediately: true })
+  }
 
   return {
     self: vnodes.members[0]!.self,
@@ -126,11 +135,35 @@ export const make = Effect.gen(function*() {
   Effect.mapError((e) => new StartError({ message: e.message }))
 )
 
+/**
+ * Saves the members this process knows (every virtual node's neighbours, fingers and down
+ * members, other processes only) whenever they change, checked every second, so a restart
+ * rejoins through them.
+ */
+const rememberMembers = (remembered: Remembered.Service, vnodes: VirtualNodes.Service, address: Address.Address) =>
+  Effect.gen(function*() {
+    let last = ""
+    const own = Address.target(address)
+    yield* Effect.gen(function*() {
+      const all = new Set<Address.Address>()
+      for (const m of vnodes.members) {
+        const view = yield* m.view
+        for (const k of [...Membership.known(view), ...[...m.down.values()].map((d) => d.member)]) {
+          if (Address.target(k.address) !== own) all.add(k.address)
+        }
+      }
+      const members = [...all].sort()
+      const key = members.join(",")
+      if (key === last) return
+      last = key
+      yield* remembered.save(members)
+    }).pipe(Effect.repeat(Schedule.spaced("1 second")))
+  })
+
 /** The services of one virtual node, over the process's config, storage and peers. */
 const services = (
   self: Membership.Member,
   listLength: number,
-  suspects: Map<Position.Position, number>,
   vnodes: VirtualNodes.Service,
   bootstrap: Context.Service.Shape<typeof Bootstrap>
 ) =>
@@ -140,20 +173,19 @@ const services = (
     Layer.provideMerge(Replication.layer),
     Layer.provideMerge(Layer.mergeAll(
       InFlight.layer,
-      Membership.layer(self, listLength, suspects),
+      Membership.layer(self, listLength),
       Layer.succeed(VirtualNodes.VirtualNodes, vnodes),
       Layer.succeed(Bootstrap, bootstrap)
     ))
   )
 
 /**
- * The bootstrap of a virtual node after the first: the same way in, except that a node
- * starting a new ring has its later virtual nodes join its first.
+ * The bootstrap of a virtual node after the first: it joins through the first, which serves by
+ * then, after the same bootstrap has seen it (a registry lists it).
  */
 const joinFirst = (bootstrap: Context.Service.Shape<typeof Bootstrap>, first: Address.Address): Context.Service.Shape<typeof Bootstrap> => ({
   ...bootstrap,
-  plan: (self) =>
-    Effect.map(bootstrap.plan(self), (plan) => (Option.isNone(plan.contact) ? { contact: Option.some(first) } : plan))
+  plan: (self) => Effect.map(bootstrap.plan(self), () => ({ contacts: [first], mayStart: false }))
 })
 
 /** A node as a layer; it needs `NodeConfig`, `Bootstrap` and `Storage`. */

@@ -48,6 +48,12 @@ export interface Settings {
   readonly pingInterval: Duration.Duration
   /** A neighbour that has not answered a ping for this long is dropped as dead. @default 2 seconds */
   readonly failureTimeout: Duration.Duration
+  /**
+   * A member down (silent) this long leaves the membership, so a node lost for good does not
+   * keep quorums down for ever. Zero keeps down members until they answer, leave or are
+   * removed by an operator. @default 1 hour
+   */
+  readonly deadAfter: Duration.Duration
   /** Period of the anti-entropy round that compares replicas and repairs them. @default 5 seconds */
   readonly repairInterval: Duration.Duration
   /** Most keys per second that repair and re-replication move, so clients are not starved. @default 10000 */
@@ -85,6 +91,7 @@ export const defaults: Settings = {
   readQuorum: 1, // reads stay available with a single live copy
   pingInterval: Duration.millis(500),
   failureTimeout: Duration.seconds(2), // with the ping period, a crash is detected within 2.5 s
+  deadAfter: Duration.hours(1), // long enough to ride out a restart, a deploy or a long partition
   repairInterval: Duration.seconds(5), // a full compare costs one scan of the owned range per replica
   repairRate: 10_000,
   tombstoneGrace: Duration.hours(1), // far longer than any repair round, so a delete reaches every replica

@@ -51,6 +51,10 @@ export interface NeighborInfo {
   readonly self: Member
   readonly predecessor: Option.Option<Member>
   readonly successors: ReadonlyArray<Member>
+  /** Members it knows left gracefully or were removed recently. */
+  readonly gone: ReadonlyArray<Member>
+  /** Its phase: "joining", "ready" or "leaving" ("" from a node that does not say). */
+  readonly phase: string
 }
 
 /** Node-to-node calls. */
@@ -59,7 +63,10 @@ export interface Service {
   readonly findOwner: (to: Address.Address, position: Position.Position, hops: number) => Effect.Effect<OwnerInfo, Errors.RpcError>
   readonly join: (to: Address.Address, self: Member) => Effect.Effect<{ readonly predecessor: Member; readonly successor: Member }, Errors.RpcError>
   readonly notify: (to: Address.Address, self: Member) => Effect.Effect<void, Errors.RpcError>
-  readonly neighbors: (to: Address.Address) => Effect.Effect<NeighborInfo, Errors.RpcError>
+  /** A node's neighbours and phase, with the RPC deadline or a shorter one. */
+  readonly neighbors: (to: Address.Address, timeout?: Duration.Duration) => Effect.Effect<NeighborInfo, Errors.RpcError>
+  /** Asks a node to forget a process that no longer answers; returns how many members it forgot. */
+  readonly remove: (to: Address.Address, process: string) => Effect.Effect<number, Errors.RpcError>
   /** Liveness check, with the RPC deadline or a shorter one. */
   readonly ping: (to: Address.Address, timeout?: Duration.Duration) => Effect.Effect<void, Errors.RpcError>
   /** Liveness check of a whole process: how many virtual nodes it runs (1 without them). */
@@ -116,16 +123,20 @@ export const make = Effect.gen(function*() {
         )
       ),
     notify: (to, self) => unary(to, (c, o, cb) => c.Notify({ node: toRef(self) }, o, cb)).pipe(Effect.asVoid),
-    neighbors: (to) =>
-      unary<Wire.Neighbors__Output>(to, (c, o, cb) => c.GetNeighbors({}, o, cb)).pipe(
+    neighbors: (to, deadline = timeout) =>
+      withClient(to, (c) => Grpc.call<Wire.Neighbors__Output>(to, deadline, (o, cb) => c.GetNeighbors({}, o, cb))).pipe(
         Effect.flatMap((r) =>
           Effect.all({
             self: fromRef(r.self, "self"),
             predecessor: r.predecessor ? Effect.asSome(fromRef(r.predecessor, "predecessor")) : Effect.succeedNone,
-            successors: Effect.forEach(r.successors, (s) => fromRef(s, "successor"))
+            successors: Effect.forEach(r.successors, (s) => fromRef(s, "successor")),
+            gone: Effect.forEach(r.gone, (s) => fromRef(s, "gone member")),
+            phase: Effect.succeed(r.phase)
           })
         )
       ),
+    remove: (to, process) =>
+      unary<Wire.RemoveReply__Output>(to, (c, o, cb) => c.Remove({ addr: process }, o, cb)).pipe(Effect.map((r) => r.removed)),
     ping: (to, deadline = timeout) =>
       withClient(to, (c) => Grpc.call(to, deadline, (o, cb) => c.Ping({}, o, cb))).pipe(Effect.asVoid),
     probe: (to, deadline) =>

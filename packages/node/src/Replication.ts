@@ -146,9 +146,18 @@ export const make = Effect.gen(function*() {
 
   const write: Service["write"] = (view, entry) =>
     Effect.gen(function*() {
-      const local = yield* store(storage.merge(entry))
       const replicas = Membership.replicaSet(view, config.replicas)
-      const needed = Math.min(config.writeQuorum, replicas.length + 1) - 1
+      // Members, not live nodes: a node cut off from the rest counts the ones it cannot reach,
+      // so it acknowledges nothing alone. Only a ring small by design needs fewer copies.
+      const needed = Math.min(config.writeQuorum, Membership.memberCount(view, membership.down)) - 1
+      if (replicas.length < needed) {
+        return yield* new Errors.Unavailable({
+          message: `quorum not reached: ${replicas.length + 1} of ${needed + 1} replicas reachable (${
+            membership.down.size
+          } members down); nothing was written`
+        })
+      }
+      const local = yield* store(storage.merge(entry))
       const answers = yield* quorum(
         replicas.map((member) => ({ member, call: peers.write(member.address, entry) })),
         needed,
@@ -159,11 +168,16 @@ export const make = Effect.gen(function*() {
 
   const read: Service["read"] = (key, sources, options) =>
     Effect.gen(function*() {
+      if (sources.length < options.needed) {
+        return yield* new Errors.Unavailable({
+          message: `quorum not reached: ${sources.length + 1} of ${options.needed + 1} replicas reachable for a read (${membership.down.size} members down)`
+        })
+      }
       const local = yield* store(storage.lookup(key))
       if (sources.length === 0) return local
       const answers = yield* quorum(
         sources.map((member) => ({ member, call: peers.fetch(member.address, key) })),
-        Math.min(options.needed, sources.length),
+        options.needed,
         { all: options.all, counted: 1, what: "answered" }
       )
       const best = newest([local, ...answers.map((a) => a.value)])

@@ -7,7 +7,7 @@
  * or a crash.
  */
 import { Interval } from "@crustyring/ring"
-import { Effect, Option, Schedule } from "effect"
+import { Clock, Effect, Option, Schedule } from "effect"
 import * as Membership from "./Membership.ts"
 import { NodeConfig, perVnode } from "./NodeConfig.ts"
 import { Peers } from "./Peers.ts"
@@ -27,6 +27,16 @@ const untilSelf = (self: Membership.Member, members: ReadonlyArray<Membership.Me
 }
 
 /**
+ * Forgets members a neighbour says left or were removed: they are no longer probed, and the
+ * news travels on to this node's own predecessor.
+ */
+const forget = (membership: Membership.Service, gone: ReadonlyArray<Membership.Member>) =>
+  Effect.flatMap(Clock.currentTimeMillis, (at) =>
+    Effect.sync(() => {
+      for (const m of gone) Membership.forget(membership, m, at)
+    }))
+
+/**
  * One round of stabilization. Never fails: a peer that does not answer is logged and skipped;
  * dropping dead neighbours is the failure detector's job.
  */
@@ -38,16 +48,27 @@ export const stabilize = Effect.fn("Stabilizer.stabilize")(function*() {
   const self = view.self
   const successor = Membership.next(view)
 
+  // Alone, but a node has notified us as its successor: a ring is merging into this one (a
+  // healed partition, or a ring that formed apart). Take it as successor (Chord's rule); it may
+  // have served our range meanwhile, so the range is repaired from the replicas.
+  if (successor.id === self.id && Option.isSome(view.predecessor) && view.predecessor.value.id !== self.id) {
+    const other = view.predecessor.value
+    yield* membership.update((v) => Membership.withReturned(v, other, membership.successorListLength))
+    yield* Effect.logWarning(`alone with ${other.address} as predecessor: taking it as successor`)
+    return
+  }
+
   if (successor.id !== self.id) {
     const info = yield* Effect.result(peers.neighbors(successor.address))
     if (info._tag === "Failure") {
       yield* Effect.logDebug(`successor ${successor.address} did not answer: ${info.failure.message}`)
     } else {
-      const { predecessor, successors } = info.success
+      const { gone, predecessor, successors } = info.success
+      yield* forget(membership, gone)
       // A node between us and our successor: it should be our successor.
       const closer = Option.filter(
         predecessor,
-        (p) => p.id !== self.id && !Membership.isSuspect(membership, p.id) && Interval.inOpen(p.id, self.id, successor.id)
+        (p) => p.id !== self.id && !Membership.isDown(membership, p.id) && Interval.inOpen(p.id, self.id, successor.id)
       )
       // Adopt it only if it serves: a node that is leaving still answers, but owns nothing.
       const serving = Option.isSome(closer)
@@ -58,8 +79,9 @@ export const stabilize = Effect.fn("Stabilizer.stabilize")(function*() {
         : false
       const next = Option.isSome(closer) && serving ? closer.value : successor
       if (next.id !== successor.id) yield* Effect.logWarning(`adopting ${next.address} as successor (was ${successor.address})`)
-      // Nodes found dead stay out, even while the successor still lists them.
-      const theirs = successors.filter((m) => !Membership.isSuspect(membership, m.id))
+      // Down members stay out, even while the successor still lists them, until our own probe
+      // finds them serving again.
+      const theirs = successors.filter((m) => !Membership.isDown(membership, m.id))
       const list = untilSelf(self, next.id === successor.id ? [successor, ...theirs] : [next, successor, ...theirs])
       yield* membership.update((v) =>
         // Only if no join or leave changed the successor meanwhile.

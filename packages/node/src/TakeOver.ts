@@ -5,7 +5,7 @@
  */
 import { Errors } from "@crustyring/protocol"
 import { Position } from "@crustyring/ring"
-import { Effect, Option } from "effect"
+import { Clock, Effect, Option } from "effect"
 import * as Membership from "./Membership.ts"
 
 /** Prefix of the refusal from a node that is itself stopping. */
@@ -39,6 +39,8 @@ export const makeAccept = Effect.gen(function*() {
       predecessor: Option.filter(v.predecessor, (p) => p.id !== leaving.id && rest.length > 0),
       incoming: Option.some({ kind: "handoff" as const, from: leaving, start: leaving.id, end })
     }))
+    // A graceful leave ends its membership; neighbours learn of it through stabilization.
+    Membership.forget(membership, leaving, yield* Clock.currentTimeMillis)
     yield* Effect.logInfo(
       `taking over [${Position.toHex(leaving.id)}, ${Position.toHex(end)}) from leaving ${leaving.address}`
     )
@@ -56,6 +58,7 @@ export const predecessorLeft = Effect.fn("TakeOver.predecessorLeft")(function*(
   replacement: Membership.Member
 ) {
   const membership = yield* Membership.Membership
+  Membership.forget(membership, leaving, yield* Clock.currentTimeMillis)
   yield* membership.update((v) =>
     Option.isSome(v.predecessor) && v.predecessor.value.id === leaving.id
       ? { ...v, predecessor: replacement.id === v.self.id ? Option.none() : Option.some(replacement) }

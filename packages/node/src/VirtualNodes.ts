@@ -50,8 +50,8 @@ export const make = (count: number): Service => {
         if (view.phase === "ready") all.push(...Membership.known(view))
         else all.push(...Membership.known(view).filter((k) => k.id !== view.self.id))
       }
-      // The virtual nodes share one suspect list, so the first one's is everyone's.
-      const ring = Ring.make(members.length === 0 ? all : all.filter((m) => !Membership.isSuspect(members[0]!, m.id, now)))
+      // A member any of them has found down is skipped.
+      const ring = Ring.make(all.filter((m) => !members.some((v) => Membership.isDown(v, m.id))))
       cache = { at: now, ring }
       return ring
     })

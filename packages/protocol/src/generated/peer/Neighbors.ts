@@ -7,6 +7,7 @@ export interface Neighbors {
   'predecessor'?: (_peer_NodeRef | null);
   'successors'?: (_peer_NodeRef)[];
   'gone'?: (_peer_NodeRef)[];
+  'phase'?: (string);
   '_predecessor'?: "predecessor";
 }
 
@@ -15,5 +16,6 @@ export interface Neighbors__Output {
   'predecessor'?: (_peer_NodeRef__Output | null);
   'successors': (_peer_NodeRef__Output)[];
   'gone': (_peer_NodeRef__Output)[];
+  'phase': (string);
   '_predecessor'?: "predecessor";
 }
