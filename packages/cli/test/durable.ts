@@ -10,7 +10,7 @@ import * as fs from "node:fs"
 import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
-import { Effect, type Scope } from "effect"
+import { type Duration, Effect, type Scope } from "effect"
 import { JOINED, STARTED_RING } from "./cluster.ts"
 import { binPath, type Proc, ProcessError, spawnBin, spawnCommand } from "./processes.ts"
 import type { RingNode } from "./replicated.ts"
@@ -103,3 +103,36 @@ export const startDurableNode = (options: DurableNodeOptions): Effect.Effect<Rin
 /** The metadata file of a data directory, parsed. */
 export const readMeta = (dataDir: string): { readonly format: unknown; readonly address: unknown; readonly id: unknown } =>
   JSON.parse(fs.readFileSync(path.join(dataDir, "crusty-ring.json"), "utf8"))
+
+/**
+ * The log line of a node that serves, whichever way it got there: group 1 is `started a new
+ * ring` or `joined`, group 2 the address.
+ */
+export const SERVING = /(started a new ring|joined) as [0-9a-f]+ at (\d+\.\d+\.\d+\.\d+:\d+)/
+
+/** `127.0.0.1:<port>` for each port, comma-separated: a seed list for `--join`. */
+export const seedList = (ports: ReadonlyArray<number>): string => ports.map((p) => `127.0.0.1:${p}`).join(",")
+
+/**
+ * Starts `dht` on a fixed port with a data directory and returns at once, without waiting for
+ * it to serve (see `awaitServing`): for nodes that can only get into a ring together, or whose
+ * way in (new ring or join) is what the test checks. `join` may be a seed list.
+ */
+export const spawnDurableNode = (options: DurableNodeOptions): Effect.Effect<RingNode, never, Scope.Scope> =>
+  Effect.map(
+    spawnBin("dht", durableArgs(options), { label: options.label }),
+    (proc) => ({ address: `127.0.0.1:${options.port}`, proc })
+  )
+
+/**
+ * Waits until `node` serves and says how it got there: `started` (a new ring) or `joined`.
+ * Fails when the deadline passes, the process ends first, or it serves at another address.
+ */
+export const awaitServing = (node: RingNode, timeout: Duration.Input = "20 seconds"): Effect.Effect<"started" | "joined", ProcessError> =>
+  Effect.gen(function*() {
+    const [, how, address] = yield* node.proc.waitForStderr(SERVING, timeout)
+    if (address !== node.address) {
+      return yield* new ProcessError({ message: `${node.proc.label} serves at ${address}, expected ${node.address}` })
+    }
+    return how === "joined" ? "joined" : "started"
+  })

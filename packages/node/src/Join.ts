@@ -149,7 +149,7 @@ export const run = Effect.fn("Join.run")(function*() {
           ? { _tag: "Joining", id: n.self.id }
           : { _tag: "Other", reason: `${address} is ${n.phase}` }
       ),
-      Effect.catch((e) => Effect.succeed<Answer>({ _tag: "Other", reason: `${address}: ${e.message}` }))
+      Effect.catch((e) => Effect.succeed<Answer>({ _tag: "Other", reason: `cannot reach contact ${address}: ${e.message}` }))
     )
 
   /** One round: join through the first contact that serves, or decide to start, or fail with the reasons. */
