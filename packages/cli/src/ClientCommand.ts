@@ -1,11 +1,12 @@
 /**
- * `dht-client`: runs one command (`get k`, `set k v`, `delete k`) or, with none, an interactive
- * prompt like the original client's. Values are shown as UTF-8, or escaped when they are not.
+ * `dht-client`: runs one command (`get k`, `set k v`, `delete k`, `ring`, `remove host:port`)
+ * or, with none, an interactive prompt like the original client's. Values are shown as UTF-8,
+ * or escaped when they are not.
  *
- * Exit codes: 0 done; 1 missing key, rejected request or bad usage; 2 cluster unreachable or
- * out of time.
+ * Exit codes: 0 done; 1 missing key, rejected request, refused or unknown removal, or bad
+ * usage; 2 cluster unreachable or out of time.
  */
-import { ClientError, DhtClient, Display, type RingStatus } from "@crustyring/client"
+import { ClientError, DhtClient, Display, RingStatus } from "@crustyring/client"
 import { Address } from "@crustyring/protocol"
 import { Config, Console, Effect, Option, Queue, Stream } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
@@ -27,9 +28,14 @@ const flags = {
     ),
     Flag.withDefault(10_000)
   ),
-  json: Flag.Boolean("json").pipe(Flag.withDescription("With `ring`: print the ring as JSON"), Flag.withDefault(false)),
+  json: Flag.Boolean("json").pipe(
+    Flag.withDescription("With `ring` or `remove`: print the result as JSON"),
+    Flag.withDefault(false)
+  ),
   words: Argument.String("command").pipe(
-    Argument.withDescription("get KEY | set KEY VALUE... | delete KEY | ring; none opens a prompt"),
+    Argument.withDescription(
+      "get KEY | set KEY VALUE... | delete KEY | ring | remove HOST:PORT (forget a member that no longer answers); none opens a prompt"
+    ),
     Argument.variadic()
   )
 }
@@ -40,11 +46,12 @@ type Parsed =
   | { readonly _tag: "Set"; readonly key: string; readonly value: string }
   | { readonly _tag: "Delete"; readonly key: string }
   | { readonly _tag: "Ring" }
+  | { readonly _tag: "Remove"; readonly address: string }
   | { readonly _tag: "Help" }
   | { readonly _tag: "Exit" }
   | { readonly _tag: "Invalid"; readonly reason: string }
 
-const USAGE = "commands: GET key | SET key value | DELETE key | RING | HELP | EXIT (case-insensitive)"
+const USAGE = "commands: GET key | SET key value | DELETE key | RING | REMOVE host:port | HELP | EXIT (case-insensitive)"
 
 /** Parses words; a Set value is the rest of the words joined by single spaces. */
 export const parse = (words: ReadonlyArray<string>): Parsed => {
@@ -61,6 +68,10 @@ export const parse = (words: ReadonlyArray<string>): Parsed => {
         : { _tag: "Invalid", reason: "usage: SET key value" }
     case "ring":
       return key === undefined ? { _tag: "Ring" } : { _tag: "Invalid", reason: "usage: RING" }
+    case "remove":
+      return key !== undefined && rest.length === 0
+        ? { _tag: "Remove", address: key }
+        : { _tag: "Invalid", reason: "usage: REMOVE host:port (the address of a member that no longer answers)" }
     case "help":
       return { _tag: "Help" }
     case "exit":
@@ -78,10 +89,37 @@ const splitLine = (line: string): ReadonlyArray<string> => {
   return [m[1]!, ...(m[2] !== undefined ? [m[2]] : []), ...(m[3] !== undefined && m[3] !== "" ? [m[3]] : [])]
 }
 
-const exitCodeOf = (e: ClientError.ClientError) => (e._tag === "Unavailable" || e._tag === "Timeout" ? 2 : 1)
+const exitCodeOf = (e: { readonly _tag: string }) => (e._tag === "Unavailable" || e._tag === "Timeout" ? 2 : 1)
 
-/** The ring as a table: one line per node, in ring order. */
+/** A silence in the largest two units: `850ms`, `12s`, `3m4s`, `2h5m`, `3d4h`. */
+export const formatSilence = (ms: number): string => {
+  if (ms < 1000) return `${Math.max(0, Math.floor(ms))}ms`
+  const s = Math.floor(ms / 1000)
+  if (s < 60) return `${s}s`
+  if (s < 3600) return `${Math.floor(s / 60)}m${s % 60}s`
+  if (s < 86_400) return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`
+  return `${Math.floor(s / 86_400)}d${Math.floor((s % 86_400) / 3600)}h`
+}
+
+const nodesWord = (n: number) => `${n} node${n === 1 ? "" : "s"}`
+
+/**
+ * `5 nodes`, or `512 virtual nodes on 4 nodes` when they are virtual nodes of fewer processes;
+ * `bare` leaves out the word "nodes" when they are not (`1`, for `5 nodes up, 1 down`).
+ */
+const countOf = (addresses: ReadonlyArray<string>, bare = false): string => {
+  // Virtual nodes of one process share its "host:port".
+  const processes = new Set(addresses.map(Address.target)).size
+  if (processes !== addresses.length) return `${addresses.length} virtual nodes on ${nodesWord(processes)}`
+  return bare ? String(processes) : nodesWord(processes)
+}
+
+/**
+ * The ring as a table: one line per live node, in ring order, then one line per down member
+ * (once, with the longest silence any node reports), and a summary line.
+ */
 export const formatRing = (nodes: ReadonlyArray<RingStatus.NodeStatus>): string => {
+  const down = RingStatus.down(nodes)
   const rows = [
     ["ID", "ADDRESS", "RANGE", "OWNED", "STORED", "COPIES", "REPAIR", "PHASE"],
     ...nodes.map((n) => [
@@ -94,16 +132,16 @@ export const formatRing = (nodes: ReadonlyArray<RingStatus.NodeStatus>): string 
       `${n.replicatedKeys}/${n.ownedKeys} x${n.copies}`,
       n.repair ? `${n.repair.percent}% ${n.repair.keysPerSecond} keys/s` : "-",
       n.phase
-    ])
+    ]),
+    // A down member owns nothing while down: its range is served by the next live nodes.
+    ...down.map((d) => [d.idHex, d.address, "-", "-", "-", "-", "-", `down ${formatSilence(d.silentMs)}`])
   ]
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)))
   const owned = nodes.reduce((sum, n) => sum + n.ownedKeys, 0)
   const replicated = nodes.reduce((sum, n) => sum + n.replicatedKeys, 0)
-  // Virtual nodes of one process share its "host:port".
-  const processes = new Set(nodes.map((n) => Address.target(n.address))).size
-  const count = processes === nodes.length
-    ? `${nodes.length} node${nodes.length === 1 ? "" : "s"}`
-    : `${nodes.length} virtual nodes on ${processes} node${processes === 1 ? "" : "s"}`
+  const live = countOf(nodes.map((n) => n.address))
+  // `5 nodes up, 1 down`; `512 virtual nodes on 4 nodes up, 128 virtual nodes on 1 node down`.
+  const count = down.length === 0 ? live : `${live} up, ${countOf(down.map((d) => d.address), true)} down`
   return [
     ...rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()),
     `${count}, ${owned} keys, ${replicated} at full copies`
@@ -112,6 +150,52 @@ export const formatRing = (nodes: ReadonlyArray<RingStatus.NodeStatus>): string 
 
 const showRing = (client: DhtClient.Service, json: boolean) =>
   Effect.flatMap(client.ring(), (nodes) => Console.log(json ? JSON.stringify(nodes, null, 2) : formatRing(nodes)))
+
+/**
+ * The address `remove` takes: a process's "host:port", checked before anything is sent. A
+ * virtual node's address is refused: a process's virtual nodes are removed together.
+ */
+export const removeTarget = (input: string): Effect.Effect<Address.Address, UserError> =>
+  Effect.gen(function*() {
+    const address = yield* Effect.mapError(Address.parse(input), (e) => new UserError({ message: `remove: ${e.message}` }))
+    if (Address.vnode(address) !== 0) {
+      return yield* new UserError({
+        message: `remove: ${address} is a virtual node; give its process's address, ${Address.target(address)}, to remove all its virtual nodes`
+      })
+    }
+    return address
+  })
+
+/** A node's words on one line, whatever it sent. */
+const oneLine = (message: string) => message.replace(/\s*\n\s*/g, " ")
+
+/**
+ * What `remove` did, for people: one line for stdout, counted in processes (the virtual nodes
+ * of a process count once), and a warning for each node that could not be asked.
+ */
+export const formatRemoved = (r: DhtClient.Removed): { readonly line: string; readonly warnings: ReadonlyArray<string> } => {
+  const forgot = new Set(r.forgotten.map((f) => Address.target(f.node)))
+  const silent = new Set(r.unanswered.map((u) => Address.target(u.node)).filter((p) => !forgot.has(p)))
+  const unaware = new Set(r.unaware.map(Address.target).filter((p) => !forgot.has(p) && !silent.has(p)))
+  const line = `removed ${r.address}: ${nodesWord(forgot.size)} forgot it` +
+    (unaware.size > 0 ? `, ${unaware.size} did not know it` : "") +
+    (silent.size > 0 ? `, ${silent.size} did not answer` : "")
+  // One warning per process that did not answer, however many of its virtual nodes were asked.
+  const warnings = [...silent].map((p) => {
+    const u = r.unanswered.find((u) => Address.target(u.node) === p)!
+    return `warning: ${oneLine(u.message)}; that node learns of the removal from its neighbours`
+  })
+  return { line, warnings }
+}
+
+const removeMember = (client: DhtClient.Service, input: string, json: boolean) =>
+  Effect.gen(function*() {
+    const removed = yield* client.remove(yield* removeTarget(input))
+    if (json) return yield* Console.log(JSON.stringify(removed, null, 2))
+    const { line, warnings } = formatRemoved(removed)
+    yield* Effect.forEach(warnings, (w) => Console.error(w), { discard: true })
+    yield* Console.log(line)
+  })
 
 /** Runs one command once, printing the result to stdout. */
 const once = (client: DhtClient.Service, cmd: Parsed, json: boolean) =>
@@ -128,6 +212,8 @@ const once = (client: DhtClient.Service, cmd: Parsed, json: boolean) =>
         return yield* Console.log(Display.bytes(yield* client.delete(cmd.key)))
       case "Ring":
         return yield* showRing(client, json)
+      case "Remove":
+        return yield* removeMember(client, cmd.address, json)
       case "Help":
         return yield* Console.log(USAGE)
       case "Exit":
@@ -138,6 +224,8 @@ const once = (client: DhtClient.Service, cmd: Parsed, json: boolean) =>
   }).pipe(
     Effect.catchTags({
       KeyNotFound: (e) => Effect.fail(new UserError({ message: e.message, exitCode: 1 })),
+      RemoveRefused: (e) => Effect.fail(new UserError({ message: oneLine(e.message), exitCode: 1 })),
+      NotAMember: (e) => Effect.fail(new UserError({ message: e.message, exitCode: 1 })),
       InvalidRequest: (e) => Effect.fail(new UserError({ message: `rejected: ${e.message}`, exitCode: exitCodeOf(e) })),
       Unavailable: (e) => Effect.fail(new UserError({ message: `cluster unavailable: ${e.message}`, exitCode: exitCodeOf(e) })),
       Timeout: (e) => Effect.fail(new UserError({ message: `timed out: ${e.message}`, exitCode: exitCodeOf(e) }))
@@ -162,6 +250,8 @@ const answer = (client: DhtClient.Service, cmd: Parsed): Effect.Effect<void> =>
         return yield* Console.log(`Deleting: (${cmd.key}, ${Display.bytes(yield* client.delete(cmd.key))})`)
       case "Ring":
         return yield* showRing(client, false)
+      case "Remove":
+        return yield* removeMember(client, cmd.address, false)
       case "Help":
         return yield* Console.log(USAGE)
       case "Exit":
@@ -170,8 +260,14 @@ const answer = (client: DhtClient.Service, cmd: Parsed): Effect.Effect<void> =>
         return yield* Console.log(`invalid entry: ${cmd.reason}`)
     }
   }).pipe(
-    Effect.catch((e: ClientError.ClientError) =>
-      Console.log(e._tag === "KeyNotFound" ? "Error: Key not present in database." : `Error: ${e.message}`)
+    Effect.catch((e: ClientError.ClientError | DhtClient.RemoveRefused | DhtClient.NotAMember | UserError) =>
+      Console.log(
+        e._tag === "KeyNotFound"
+          ? "Error: Key not present in database."
+          : e._tag === "UserError"
+          ? `invalid entry: ${e.message}`
+          : `Error: ${oneLine(e.message)}`
+      )
     )
   )
 

@@ -5,10 +5,11 @@
  * unreachable, it timed out, or it answered that the ring cannot serve right now) is skipped
  * and the request retried on another node, with jittered exponential backoff, until the
  * request's overall deadline: long enough to ride out the few seconds a crashed node takes to
- * be detected and its range taken over by its replicas.
+ * be detected and its range taken over by its replicas. For operators, `ring` walks the ring
+ * and `remove` makes every node forget a member lost for good.
  */
 import { Address, Errors, Grpc, Proto, RegistryClient, type Wire } from "@crustyring/protocol"
-import { Clock, Context, Duration, Effect, Layer, Option, Random, RcMap, Ref, Schedule } from "effect"
+import { Clock, Context, Duration, Effect, Layer, Option, Random, RcMap, Ref, Schedule, Schema } from "effect"
 import * as ClientError from "./ClientError.ts"
 import * as Display from "./Display.ts"
 import * as RingStatus from "./RingStatus.ts"
@@ -49,6 +50,42 @@ export interface Reply<A> {
   readonly node: string
 }
 
+/** What `remove` did: which nodes forgot the member, and which could not be asked. */
+export interface Removed {
+  /** The process removed, "host:port". */
+  readonly address: string
+  /**
+   * The nodes that forgot it, each with how many of its members (virtual nodes) it dropped. A
+   * node is a process here: one call answers for all its virtual nodes.
+   */
+  readonly forgotten: ReadonlyArray<{ readonly node: string; readonly removed: number }>
+  /** The nodes that answered but did not know it, or had forgotten it already. */
+  readonly unaware: ReadonlyArray<string>
+  /** The nodes that did not answer in time, with what went wrong. */
+  readonly unanswered: ReadonlyArray<{ readonly node: string; readonly message: string }>
+}
+
+/**
+ * A node refused to remove the member (gRPC FAILED_PRECONDITION from `peer.Peer/Remove`): it
+ * still answers that node, so it is down at most to part of the ring. `reason` is the node's own
+ * words; `forgotten` counts the nodes that had forgotten it before the refusal came.
+ */
+export class RemoveRefused extends Schema.TaggedError<RemoveRefused>()("RemoveRefused", {
+  address: Schema.String,
+  node: Schema.String,
+  reason: Schema.String,
+  forgotten: Schema.Number,
+  message: Schema.String
+}) {}
+
+/** No node of the ring knows the process to remove: a typo, or it is gone already. */
+export class NotAMember extends Schema.TaggedError<NotAMember>()("NotAMember", {
+  address: Schema.String,
+  /** Processes asked. */
+  asked: Schema.Number,
+  message: Schema.String
+}) {}
+
 /**
  * The client operations. Keys and values are bytes or UTF-8 strings.
  *
@@ -77,6 +114,17 @@ export interface Service {
   readonly query: (query: Wire.Query) => Effect.Effect<Reply<Wire.QueryResult__Output>, ClientError.InvalidRequest | ClientError.Unavailable | ClientError.Timeout>
   /** The ring as a node sees it, walking successors from one of the known nodes (or `from`). */
   readonly ring: (from?: string) => Effect.Effect<ReadonlyArray<RingStatus.NodeStatus>, ClientError.Unavailable | ClientError.Timeout>
+  /**
+   * Removes a member that no longer answers, with all its virtual nodes, as an operator does
+   * after losing a machine for good (like Cassandra's `nodetool removenode`). Walks the ring and
+   * asks every process it reaches, once for all its virtual nodes, to forget `address`
+   * ("host:port"); each call has the per-attempt deadline. The first node is asked alone, so a member that still answers is refused
+   * (`RemoveRefused`) before any node forgets it. Fails with `NotAMember` when every node
+   * answered and none knew it, and with `Unavailable` when none that answered knew it but some
+   * did not answer. Otherwise a node that does not answer does not fail the removal: it is
+   * listed in `unanswered`, and learns of the removal from its neighbours.
+   */
+  readonly remove: (address: string) => Effect.Effect<Removed, ClientError.InvalidRequest | RemoveRefused | NotAMember | ClientError.Unavailable | ClientError.Timeout>
   /** The node addresses the client currently knows. */
   readonly nodes: Effect.Effect<ReadonlyArray<string>, ClientError.Unavailable | ClientError.Timeout>
 }
@@ -355,6 +403,75 @@ export const make = (target: Target, options: Options = {}) =>
     const fromRpc = (e: Errors.RpcError): ClientError.Unavailable | ClientError.Timeout =>
       e._tag === "DeadlineExceeded" ? new ClientError.Timeout({ message: e.message }) : new ClientError.Unavailable({ message: e.message })
 
+    /**
+     * How many nodes `remove` asks at once, after the first. Each call may wait for the node's
+     * own probe of the member (up to 2 s on a host that drops packets).
+     */
+    const REMOVE_CONCURRENCY = 16
+
+    const remove: Service["remove"] = (input) =>
+      Effect.gen(function*() {
+        const address = yield* Address.parse(input).pipe(
+          Effect.mapError((e) => new ClientError.InvalidRequest({ message: `remove: ${e.message}` }))
+        )
+        if (Address.vnode(address) !== 0) {
+          return yield* new ClientError.InvalidRequest({
+            message: `remove: ${address} is a virtual node; give its process, ${Address.target(address)}, whose virtual nodes go together`
+          })
+        }
+        // One call per process: its first virtual node answers for all of them.
+        const nodes = [...new Set((yield* walkFromAny(undefined).pipe(Effect.mapError(fromRpc))).map((n) => Address.target(n.address)))]
+        const ask = (node: string) =>
+          Effect.scoped(Effect.flatMap(Grpc.client(Proto.proto.peer.Peer, node), (c) =>
+            Grpc.call<Wire.RemoveReply__Output>(node, timeout, (o, cb) => c.Remove({ addr: address }, o, cb)))).pipe(
+              Effect.result,
+              Effect.map((r) => ({ node, r }))
+            )
+        // The first node alone: a member that still answers is refused before anyone forgets it.
+        const [first, ...rest] = nodes
+        const answers = first === undefined ? [] : [yield* ask(first)]
+        if (answers[0]?.r._tag !== "Failure" || answers[0].r.failure._tag !== "FailedPrecondition") {
+          answers.push(...yield* Effect.forEach(rest, ask, { concurrency: REMOVE_CONCURRENCY }))
+        }
+        const forgotten: Array<{ readonly node: string; readonly removed: number }> = []
+        const unaware: Array<string> = []
+        const unanswered: Array<{ readonly node: string; readonly message: string }> = []
+        for (const { node, r } of answers) {
+          if (r._tag === "Success") {
+            if (r.success.removed > 0) forgotten.push({ node, removed: r.success.removed })
+            else unaware.push(node)
+          } else if (r.failure._tag !== "FailedPrecondition") {
+            unanswered.push({ node, message: describeFailure({ error: r.failure, node }) })
+          }
+        }
+        const refusal = answers.find((a) => a.r._tag === "Failure" && a.r.failure._tag === "FailedPrecondition")
+        if (refusal !== undefined && refusal.r._tag === "Failure") {
+          const reason = refusal.r.failure.message
+          return yield* new RemoveRefused({
+            address,
+            node: refusal.node,
+            reason,
+            forgotten: forgotten.length,
+            message: `${refusal.node} refused to remove ${address}: ${reason}` +
+              (forgotten.length === 0 ? "" : ` (${forgotten.length} node${forgotten.length === 1 ? "" : "s"} had forgotten it already)`)
+          })
+        }
+        if (forgotten.length === 0 && unanswered.length > 0) {
+          return yield* new ClientError.Unavailable({
+            message: `remove ${address}: no node that answered knows it, and ${unanswered.length} of ${nodes.length} did not answer ` +
+              `(last error: ${unanswered[unanswered.length - 1]!.message})`
+          })
+        }
+        if (forgotten.length === 0) {
+          return yield* new NotAMember({
+            address,
+            asked: nodes.length,
+            message: `no node knows ${address} (asked ${nodes.length} node${nodes.length === 1 ? "" : "s"})`
+          })
+        }
+        return { address, forgotten, unaware, unanswered } satisfies Removed
+      }).pipe(bounded(`remove ${input}`))
+
     return {
       get: (k) => {
         const key = toBytes(k)
@@ -370,7 +487,8 @@ export const make = (target: Target, options: Options = {}) =>
       },
       query,
       nodes: knownNodes.pipe(Effect.mapError(fromRpc), bounded("list nodes")),
-      ring: (from) => walkFromAny(from).pipe(Effect.mapError(fromRpc), bounded("ring"))
+      ring: (from) => walkFromAny(from).pipe(Effect.mapError(fromRpc), bounded("ring")),
+      remove
     } satisfies Service
   })
 

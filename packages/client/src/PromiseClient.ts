@@ -28,6 +28,11 @@ export interface PromiseClient {
   readonly delete: (key: Uint8Array | string) => Promise<Uint8Array>
   /** The ring as a node sees it, in ring order. */
   readonly ring: () => Promise<ReadonlyArray<RingStatus.NodeStatus>>
+  /**
+   * Removes a member that no longer answers ("host:port", all its virtual nodes). Rejects with
+   * `RemoveRefused` while it still answers, and with `NotAMember` when no node knows it.
+   */
+  readonly remove: (address: string) => Promise<DhtClient.Removed>
   readonly close: () => Promise<void>
 }
 
@@ -44,6 +49,7 @@ export const connect = async (target: DhtClient.Target, options?: DhtClient.Opti
     set: (key, value) => runtime.runPromise(Effect.map(client.set(key, value), Option.getOrUndefined)),
     delete: (key) => runtime.runPromise(client.delete(key)),
     ring: () => runtime.runPromise(client.ring()),
+    remove: (address) => runtime.runPromise(client.remove(address)),
     close: () => runtime.dispose()
   }
 }

@@ -1,10 +1,25 @@
 /**
  * The ring as one node sees it: start at a node and follow each node's successor, asking each
- * for its status, until the walk comes back round. Used by `dht-client ring`.
+ * for its status, until the walk comes back round. Used by `dht-client ring`. The walk reaches
+ * only the members that answer; the ones that stopped answering (down, but still members) are
+ * in each node's `down` list, and `down(nodes)` merges those lists.
  */
 import { Address, Errors, Grpc, Proto, type Wire } from "@crustyring/protocol"
 import { Position } from "@crustyring/ring"
 import { type Duration, Effect, Scope } from "effect"
+
+/**
+ * A member that a node counts as down: it stopped answering, but it is still a member, counted
+ * in quorums and probed until it answers again, leaves, is removed or passes `--dead-after`.
+ */
+export interface DownMember {
+  readonly id: string
+  readonly idHex: string
+  /** "host:port", or "host:port#i" for a virtual node. */
+  readonly address: string
+  /** How long it has been silent, as the reporting node saw it, in milliseconds. */
+  readonly silentMs: number
+}
 
 /** One node's status, as the ring walk found it. */
 export interface NodeStatus {
@@ -28,6 +43,13 @@ export interface NodeStatus {
   readonly tombstones: number
   /** Re-replication under way, if any. */
   readonly repair: { readonly done: number; readonly total: number; readonly percent: number; readonly keysPerSecond: number } | null
+  /** The members this node counts as down. */
+  readonly down: ReadonlyArray<DownMember>
+  /**
+   * Members (processes) this node counts for quorums, down ones included. 0 from a node that
+   * predates the field.
+   */
+  readonly members: number
 }
 
 const hex = (id: string) => {
@@ -58,8 +80,29 @@ const toStatus = (s: Wire.NodeStatus__Output): NodeStatus => {
         percent: Number(s.repair.total) === 0 ? 100 : Math.floor((100 * Number(s.repair.done)) / Number(s.repair.total)),
         keysPerSecond: Math.round(s.repair.keys_per_second)
       }
-      : null
+      : null,
+    down: s.down.flatMap((d) =>
+      d.node === null ? [] : [{ id: d.node.id, idHex: hex(d.node.id), address: d.node.addr, silentMs: Number(d.silent_ms) }]
+    ),
+    members: s.members
   }
+}
+
+/**
+ * The down members that the nodes of a walk report, once each (by address), with the longest
+ * silence any node saw, in ring order. A member the walk itself reached is left out: it
+ * answered just now, so the nodes that still count it down take it back at their next probe.
+ */
+export const down = (nodes: ReadonlyArray<NodeStatus>): ReadonlyArray<DownMember> => {
+  const live = new Set(nodes.map((n) => n.address))
+  const merged = new Map<string, DownMember>()
+  for (const d of nodes.flatMap((n) => n.down)) {
+    if (live.has(d.address)) continue
+    const seen = merged.get(d.address)
+    if (seen === undefined || d.silentMs > seen.silentMs) merged.set(d.address, d)
+  }
+  const position = (d: DownMember): bigint => Position.parse(d.id) ?? 0n
+  return [...merged.values()].sort((a, b) => (position(a) < position(b) ? -1 : position(a) > position(b) ? 1 : 0))
 }
 
 /** How many nodes a walk visits at most, against a ring whose pointers loop without closing. */

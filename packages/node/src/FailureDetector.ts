@@ -56,8 +56,13 @@ export const run = Effect.gen(function*() {
   const markDown = (member: Membership.Member, silentMs: number) =>
     Effect.gen(function*() {
       const at = yield* now
-      membership.down.set(member.id, { member, since: at - silentMs, nextProbe: at + pingMs, backoff: pingMs })
-      yield* Effect.logWarning(`${member.address} has not answered for ${silentMs} ms; marking it down (it stays a member)`)
+      if (membership.gone.has(member.id)) {
+        // It left gracefully (or was removed), and the news came first: it is not a member.
+        yield* Effect.logInfo(`${member.address} no longer answers; it has left the ring`)
+      } else {
+        membership.down.set(member.id, { member, since: at - silentMs, nextProbe: at + pingMs, backoff: pingMs })
+        yield* Effect.logWarning(`${member.address} has not answered for ${silentMs} ms; marking it down (it stays a member)`)
+      }
       yield* membership.update((v) => Membership.withoutDead(v, member))
     })
 

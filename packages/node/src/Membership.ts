@@ -187,7 +187,7 @@ export const withReturned = (view: View, member: Member, listLength: number): Vi
       ? Option.some({ ...i, end: offset(i.end) <= limit ? i.end : nextAfter.id, from: nextAfter })
       : Option.none()
   }
-  if (becomesPredecessor && Option.isNone(incoming)) {
+  if (becomesPredecessor && (Option.isNone(incoming) || incoming.value.kind === "repair")) {
     incoming = Option.some({ kind: "repair" as const, from: nextAfter, start: self.id, end: nextAfter.id })
   }
   return { ...view, successors, predecessor, incoming }
