@@ -74,7 +74,9 @@ export const run = Effect.gen(function*() {
       const m of [
         ...Option.toArray(view.predecessor),
         ...view.successors.slice(0, Math.max(1, config.replicas)),
-        ...Membership.replicaSet(view, config.replicas)
+        ...Membership.replicaSet(view, config.replicas),
+        // The giver of a hand-off under way: if it goes silent, the range is repaired instead.
+        ...Option.toArray(Option.flatMap(view.incoming, (i) => i.kind === "handoff" ? Option.some(i.from) : Option.none()))
       ]
     ) {
       if (m.id !== view.self.id) watched.set(m.id, m)

@@ -76,12 +76,28 @@ export const receive = Effect.fn("Handoff.receive")(function*() {
   const { from, start, end } = incoming
   // A virtual node of this process shares the store: the range is here already.
   const local = Membership.processOf(from) === Membership.processOf(view.self)
-  const count = local ? 0 : yield* peers.fetchRange(from.address, start, end).pipe(
+  const fetched = local ? Option.some(0) : yield* peers.fetchRange(from.address, start, end).pipe(
     Stream.mapEffect((entry) => replication.accept(entry)),
     Stream.runCount,
     Effect.tapError((e) => Effect.logWarning(`hand-off from ${from.address} failed, retrying: ${e.message}`)),
-    Effect.retry(retry)
+    Effect.retry(retry),
+    Effect.option
   )
+  if (Option.isNone(fetched)) {
+    // The giver is gone (it crashed, or was cut off, while it handed the range over). The
+    // replicas of the range hold copies of it: repair it from them instead, and read through
+    // to them meanwhile.
+    yield* membership.update((v) =>
+      Option.isSome(v.incoming) && v.incoming.value === incoming
+        ? { ...v, incoming: Option.some({ kind: "repair" as const, from: Membership.next(v), start, end }) }
+        : v
+    )
+    yield* Effect.logWarning(
+      `could not fetch [${Position.toHex(start)}, ${Position.toHex(end)}) from ${from.address}; repairing it from the replicas instead`
+    )
+    return
+  }
+  const count = fetched.value
   yield* membership.update((v) =>
     Option.isSome(v.incoming) && v.incoming.value === incoming ? { ...v, incoming: Option.none() } : v
   )

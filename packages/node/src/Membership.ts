@@ -81,7 +81,7 @@ export const holdsEverything = (view: View, replicas: number, listLength: number
 
 /**
  * The view without a member found down (or gone): it leaves the successor list, the predecessor
- * and the fingers. When it was the successor, this node's range grows up to the next successor; the
+ * and the fingers, and a hand-off it was giving becomes a repair from the replicas. When it was the successor, this node's range grows up to the next successor; the
  * new part is marked for repair from the replicas, which hold copies of it.
  */
 export const withoutDead = (view: View, dead: Member): View => {
@@ -90,6 +90,11 @@ export const withoutDead = (view: View, dead: Member): View => {
   const predecessor = Option.filter(view.predecessor, (p) => !same(p, dead) && successors.length > 0)
   const fingers = view.fingers.filter((m) => !same(m, dead))
   let incoming = view.incoming
+  // A hand-off whose giver went silent: the replicas of the range hold copies of it, so it is
+  // repaired from them, and reads consult them rather than wait for the giver.
+  if (Option.isSome(incoming) && incoming.value.kind === "handoff" && same(incoming.value.from, dead)) {
+    incoming = Option.some({ ...incoming.value, kind: "repair" as const, from: successors[0] ?? view.self })
+  }
   if (wasNext && view.phase === "ready") {
     const end = (successors[0] ?? view.self).id
     incoming = Option.match(view.incoming, {

@@ -65,6 +65,16 @@ describe("Membership.withoutDead", () => {
   const c = member(400n)
   const d = member(50n)
 
+  it("turns a hand-off from a giver that went silent into a repair of the same range, and leaves other hand-offs alone", () => {
+    const handoff: Membership.Incoming = { kind: "handoff", from: d, start: self.id, end: a.id }
+    const joining = view(self, [a, b, c], { predecessor: Option.some(d), incoming: Option.some(handoff) })
+    const giverGone = Membership.withoutDead(joining, d)
+    expect(repairOf(giverGone)).toEqual({ kind: "repair", start: self.id, end: a.id })
+    assert.strictEqual(Option.getOrThrow(giverGone.incoming).from.id, a.id)
+    const otherGone = Membership.withoutDead(joining, c)
+    assert.strictEqual(otherGone.incoming, joining.incoming)
+  })
+
   it("removes the dead member from the successors, the predecessor and the fingers", () => {
     const before = view(self, [a, b, c, d], { predecessor: Option.some(b), fingers: [a, b, d] })
     const after = Membership.withoutDead(before, b)
