@@ -15,7 +15,7 @@ import { Peers } from "./Peers.ts"
 import { VirtualNodes } from "./VirtualNodes.ts"
 
 /** The longest wait between two probes of a down member: a healed partition is seen within it. */
-export const MAX_PROBE_BACKOFF_MS = 2000
+export const MAX_PROBE_BACKOFF_MS = 1000
 
 /** Runs the detector for as long as the scope lives. */
 export const run = Effect.gen(function*() {
@@ -116,6 +116,8 @@ export const run = Effect.gen(function*() {
           membership.down.delete(d.member.id)
           yield* membership.update((v) => Membership.withReturned(v, d.member, membership.successorListLength))
           yield* Effect.logInfo(`${d.member.address} answers again after ${after - d.since} ms; taking it back`)
+          // Tell it at once that this node may precede it, rather than wait for its own probe.
+          yield* peers.notify(d.member.address, membership.self).pipe(Effect.ignore)
           return
         }
         if (deadAfterMs > 0 && after - d.since >= deadAfterMs) {
