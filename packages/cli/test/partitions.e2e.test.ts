@@ -100,10 +100,16 @@ const fail = (message: string) => Effect.fail(new ProcessError({ message }))
 // Status, and what it says about the ring
 
 /** A node's Status over Peer Status, with the `down` and `members` fields. */
+/**
+ * A node's Status, on a connection of its own: the test's view must not lag behind the ring's
+ * because its own connection to a node that was cut off waits out TCP's retransmission backoff.
+ */
 const status = (address: string): Effect.Effect<Wire.NodeStatus__Output, ProcessError> =>
   Effect.scoped(
-    Effect.flatMap(Grpc.client(Proto.proto.peer.Peer, address), (c) =>
-      Grpc.call<Wire.NodeStatus__Output>(address, "2 seconds", (o, cb) => c.Status({}, o, cb)))
+    Effect.flatMap(Grpc.channel(address), (channel) => {
+      const c = Grpc.clientOn(Proto.proto.peer.Peer, channel, address)
+      return Grpc.call<Wire.NodeStatus__Output>(address, "2 seconds", (o, cb) => c.Status({}, o, cb))
+    })
   ).pipe(Effect.mapError((e) => new ProcessError({ message: `Status of ${address}: ${e.message}` })))
 
 const statuses = (addresses: ReadonlyArray<string>) =>

@@ -14,6 +14,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { Effect, Layer, Option, Schema, Scope, Stream } from "effect"
 import { type Entry, newer, Storage, StorageError, type Store } from "./Storage.ts"
+import * as Version from "./Version.ts"
 
 /** The on-disk format this code reads and writes. */
 export const FORMAT_VERSION = 1
@@ -324,6 +325,19 @@ export const make = (options: Options): Effect.Effect<Store, DataDirError, Scope
             removed += keys.length
           }
         }),
+      discard: (entries) =>
+        commit("delete", () =>
+          db.transaction(() => {
+            let n = 0
+            for (const e of entries) {
+              const stored = storedKey(e.key)
+              const raw = db.get(stored)
+              if (raw === undefined || Version.compare(decode(stored, raw).version, e.version) !== 0) continue
+              db.removeSync(stored)
+              n++
+            }
+            return n
+          })),
       count: (start, end) =>
         read("count", () => {
           let n = 0
@@ -344,8 +358,19 @@ export const make = (options: Options): Effect.Effect<Store, DataDirError, Scope
             }
             return out
           })
-          if (old.length > 0) yield* removeKeys(old)
-          return old.length
+          if (old.length === 0) return 0
+          // Checked again inside the transaction: a write that arrived since the scan stays.
+          return yield* commit("delete", () =>
+            db.transaction(() => {
+              let n = 0
+              for (const k of old) {
+                const raw = db.get(k)
+                if (raw === undefined || !isTombstone(raw) || raw.readBigUInt64BE(1) >= before) continue
+                db.removeSync(k)
+                n++
+              }
+              return n
+            }))
         })
     } satisfies Store
   })

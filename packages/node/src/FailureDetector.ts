@@ -61,6 +61,7 @@ export const run = Effect.gen(function*() {
         yield* Effect.logInfo(`${member.address} no longer answers; it has left the ring`)
       } else {
         membership.down.set(member.id, { member, since: at - silentMs, nextProbe: at + pingMs, backoff: pingMs })
+        yield* peers.reset(member.address)
         yield* Effect.logWarning(`${member.address} has not answered for ${silentMs} ms; marking it down (it stays a member)`)
       }
       yield* membership.update((v) => Membership.withoutDead(v, member))
@@ -109,6 +110,9 @@ export const run = Effect.gen(function*() {
     const due = [...membership.down.values()].filter((d) => d.nextProbe <= at)
     yield* Effect.forEach(due, (d) =>
       Effect.gen(function*() {
+        // Each probe on a new connection: one made while the member was cut off waits out TCP's
+        // backoff after the heal, a new one connects at once.
+        yield* peers.reset(d.member.address)
         const answer = yield* Effect.result(Effect.andThen(alive(d.member), peers.neighbors(d.member.address, deadline)))
         const after = yield* now
         if (membership.down.get(d.member.id) !== d) return

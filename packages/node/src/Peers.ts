@@ -67,6 +67,12 @@ export interface Service {
   readonly neighbors: (to: Address.Address, timeout?: Duration.Duration) => Effect.Effect<NeighborInfo, Errors.RpcError>
   /** Asks a node to forget a process that no longer answers; returns how many members it forgot. */
   readonly remove: (to: Address.Address, process: string) => Effect.Effect<number, Errors.RpcError>
+  /**
+   * Drops the connection to a process, so the next call connects afresh. For a peer that went
+   * silent: an old connection would wait out TCP's retransmission backoff after the network comes
+   * back, seconds after a new one connects.
+   */
+  readonly reset: (to: string) => Effect.Effect<void>
   /** Liveness check, with the RPC deadline or a shorter one. */
   readonly ping: (to: Address.Address, timeout?: Duration.Duration) => Effect.Effect<void, Errors.RpcError>
   /** Liveness check of a whole process: how many virtual nodes it runs (1 without them). */
@@ -92,19 +98,31 @@ export class Peers extends Context.Service<Peers, Service>()("@crustyring/node/P
 /** Peer calls over gRPC, with a client pool that lives as long as the scope. */
 export const make = Effect.gen(function*() {
   const config = yield* NodeConfig
+  // One connection per peer process, shared by the clients of its virtual nodes.
   const pool = yield* RcMap.make({
-    lookup: (address: string) => Grpc.client(Proto.proto.peer.Peer, address),
+    lookup: (target: string) =>
+      Effect.map(Grpc.channel(target), (channel) => ({ channel, clients: new Map<string, Wire.PeerClient>() })),
     idleTimeToLive: "1 minute"
   })
+  const clientOf = (to: string) =>
+    Effect.map(RcMap.get(pool, Address.target(to)), (connection) => {
+      let client = connection.clients.get(to)
+      if (!client) {
+        client = Grpc.clientOn(Proto.proto.peer.Peer, connection.channel, to) as unknown as Wire.PeerClient
+        connection.clients.set(to, client)
+      }
+      return client
+    })
   const timeout = config.rpcTimeout
   const withClient = <A, E>(to: string, f: (client: Wire.PeerClient) => Effect.Effect<A, E>) =>
-    Effect.scoped(Effect.flatMap(RcMap.get(pool, to), f))
+    Effect.scoped(Effect.flatMap(clientOf(to), f))
   const unary = <Res>(
     to: string,
     invoke: (c: Wire.PeerClient, o: import("@grpc/grpc-js").CallOptions, cb: (e: import("@grpc/grpc-js").ServiceError | null, r?: Res) => void) => import("@grpc/grpc-js").ClientUnaryCall
   ) => withClient(to, (c) => Grpc.call<Res>(to, timeout, (o, cb) => invoke(c, o, cb)))
 
   const service: Service = {
+    reset: (to) => RcMap.invalidate(pool, Address.target(to)),
     forward: (to, query, hops) => unary(to, (c, o, cb) => c.Forward({ query, hops }, o, cb)),
     findOwner: (to, position, hops) =>
       unary<Wire.FindOwnerReply__Output>(to, (c, o, cb) => c.FindOwner({ position: position.toString(), hops }, o, cb)).pipe(
@@ -145,7 +163,7 @@ export const make = Effect.gen(function*() {
       ),
     fetchRange: (to, start, end) =>
       Stream.unwrap(
-        Effect.map(RcMap.get(pool, to), (c) =>
+        Effect.map(clientOf(to), (c) =>
           Grpc.callStream<Wire.Entry__Output>(
             to,
             config.transferTimeout,

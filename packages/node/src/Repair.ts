@@ -248,8 +248,8 @@ export const make = Effect.gen(function*() {
    * replica set, a range was handed on, or a write went out on an older view. This node keeps
    * `[p, next)`, where `p` is the furthest predecessor it replicates; the copies between the
    * end of what the process's previous virtual node keeps and `p` are handed to their owners
-   * (merged there by version) and then dropped, so a stale copy can never come back after a
-   * delete. The span must be the same in two rounds in a row, so a ring in motion drops
+   * (merged there by version) and then dropped, each only at the version handed on, so a stale
+   * copy can never come back after a delete and a write merged meanwhile stays. The span must be the same in two rounds in a row, so a ring in motion drops
    * nothing.
    */
   let lastForeign: string | undefined
@@ -276,12 +276,14 @@ export const make = Effect.gen(function*() {
     // Hand the entries over in ring order, one owner's range at a time.
     let owner: { readonly member: Membership.Member; readonly end: Position.Position; readonly start: Position.Position } | undefined
     let batch: Array<Entry> = []
+    // Everything handed on: only these versions are dropped, so a write merged meanwhile stays.
+    const handed: Array<Entry> = []
     let local = false
     const flush = Effect.suspend(() => {
       if (!owner || batch.length === 0) return Effect.void
       const out = batch
       batch = []
-      return Effect.andThen(peers.push(owner.member.address, out), moved(out.length))
+      return Effect.andThen(peers.push(owner.member.address, out), Effect.andThen(moved(out.length), Effect.sync(() => void handed.push(...out))))
     })
     yield* storage.scan(start, end).pipe(
       Stream.mapError(storageError),
@@ -306,7 +308,7 @@ export const make = Effect.gen(function*() {
     )
     yield* flush
     if (local) return
-    const dropped = yield* Effect.mapError(storage.removeRange(start, end), storageError)
+    const dropped = yield* Effect.mapError(storage.discard(handed), storageError)
     yield* Effect.logInfo(
       `handed ${dropped} entries of [${Position.toHex(start)}, ${Position.toHex(end)}) to their owners and dropped them: this node is no longer their replica`
     )

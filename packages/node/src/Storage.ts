@@ -38,6 +38,13 @@ export interface Store {
   readonly scan: (start: Position.Position, end: Position.Position) => Stream.Stream<Entry, StorageError>
   /** Removes every entry in the range and returns how many there were. */
   readonly removeRange: (start: Position.Position, end: Position.Position) => Effect.Effect<number, StorageError>
+  /**
+   * Removes each of these entries only if the store still holds that very version, atomically
+   * per entry: a newer one that arrived since it was read stays. Returns how many it removed.
+   * For dropping copies that were handed on: a scan followed by `removeRange` would lose a write
+   * merged between the two.
+   */
+  readonly discard: (entries: ReadonlyArray<Entry>) => Effect.Effect<number, StorageError>
   /** Number of live entries (not tombstones) in the range. */
   readonly count: (start: Position.Position, end: Position.Position) => Effect.Effect<number, StorageError>
   /** Number of tombstones held. */
@@ -116,6 +123,19 @@ export const makeMemoryWith = (positionOf: (key: Uint8Array) => Position.Positio
               slots.delete(k)
               n++
             }
+          }
+          return n
+        }),
+      discard: (entries) =>
+        Effect.sync(() => {
+          let n = 0
+          for (const e of entries) {
+            const k = id(e.key)
+            const slot = slots.get(k)
+            if (!slot || Version.compare(slot.entry.version, e.version) !== 0) continue
+            if (slot.entry.value === undefined) tombstones--
+            slots.delete(k)
+            n++
           }
           return n
         }),

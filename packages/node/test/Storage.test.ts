@@ -349,6 +349,34 @@ for (const [name, makeStore, numRuns] of stores) {
         assert.isTrue((yield* write(store, "t5", "back", 2n)).applied)
       }))
 
+    it.effect("discard removes an entry only at the version given: one merged since stays", () =>
+      Effect.gen(function*() {
+        const store = yield* makeStore
+        yield* write(store, "handed", "old", 1n)
+        yield* write(store, "overtaken", "old", 1n)
+        yield* write(store, "gone-tomb", undefined, 1n)
+        const handed = yield* Stream.runCollect(store.scan(p(0n), p(0n)))
+        // A newer write of one of them arrives after the scan, before the discard.
+        yield* write(store, "overtaken", "new", 2n)
+        assert.strictEqual(yield* store.discard([...handed]), 2)
+        assert.isTrue(Option.isNone(yield* store.lookup(bytes("handed"))))
+        assert.isTrue(Option.isNone(yield* store.lookup(bytes("gone-tomb"))))
+        assert.strictEqual(textOpt(yield* store.get(bytes("overtaken"))), "new")
+        assert.strictEqual(yield* store.tombstones, 0)
+        assert.strictEqual(yield* store.discard([...handed]), 0, "nothing left at those versions")
+      }))
+
+    it.effect("purge keeps a tombstone overwritten after it was found", () =>
+      Effect.gen(function*() {
+        const store = yield* makeStore
+        yield* write(store, "t", undefined, 1n)
+        assert.strictEqual(yield* store.purge(5n), 1)
+        yield* write(store, "u", undefined, 1n)
+        yield* write(store, "u", "alive", 2n)
+        assert.strictEqual(yield* store.purge(5n), 0)
+        assert.strictEqual(textOpt(yield* store.get(bytes("u"))), "alive")
+      }))
+
     it.effect("removeRange counts tombstones too and forgets them", () =>
       Effect.gen(function*() {
         const store = yield* makeStore

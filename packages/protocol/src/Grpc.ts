@@ -101,6 +101,8 @@ export const unary = <R, Req, Res>(
   handler: (request: Req, call: grpc.ServerUnaryCall<Req, Res>) => Effect.Effect<Res, Errors.RpcError, R>
 ): grpc.handleUnaryCall<Req, Res> =>
 (call, callback) => {
+  const late = lateBy(call.metadata)
+  if (late > 0) return callback(lateError(late))
   const fiber = Effect.runForkWith(context)(handler(call.request, call))
   const onCancel = () => fiber.interruptUnsafe()
   call.on("cancelled", onCancel)
@@ -123,6 +125,11 @@ export const serverStream = <R, Req, Res>(
   handler: (request: Req) => Stream.Stream<Res, Errors.RpcError, R>
 ): grpc.handleServerStreamingCall<Req, Res> =>
 (call) => {
+  const late = lateBy(call.metadata)
+  if (late > 0) {
+    const error = lateError(late)
+    return call.destroy(Object.assign(new Error(error.details), error))
+  }
   const write = (item: Res) =>
     Effect.callback<void>((resume) => {
       if (call.write(item)) resume(Effect.void)
@@ -141,6 +148,40 @@ export const serverStream = <R, Req, Res>(
     call.destroy(Object.assign(new Error("internal error"), defectError(exit.cause)))
   })
 }
+
+/**
+ * The metadata header that carries a call's deadline as an absolute time (ms since the epoch).
+ * gRPC's own `grpc-timeout` is relative, counted from when the server reads the request, so a
+ * request held up in the network (a partition: TCP retransmits it when the link comes back)
+ * would run long after its caller gave up on it and retried elsewhere, and a write run that late
+ * would win over the newer ones acknowledged meanwhile. Servers refuse a call that arrives after
+ * this deadline. It assumes the cluster's clocks agree, as last-writer-wins versions do.
+ */
+export const DEADLINE_HEADER = "crusty-deadline"
+
+/** Puts the call's absolute deadline in its metadata. */
+const deadlineInterceptor: grpc.Interceptor = (options, nextCall) =>
+  new grpc.InterceptingCall(nextCall(options), {
+    start: (metadata, listener, next) => {
+      const d = options.deadline
+      const ms = d instanceof Date ? d.getTime() : typeof d === "number" ? d : Number.NaN
+      if (Number.isFinite(ms)) metadata.set(DEADLINE_HEADER, String(Math.floor(ms)))
+      next(metadata, listener)
+    }
+  })
+
+/** How long after its caller's deadline a call arrived (ms), or 0 when in time or without one. */
+export const lateBy = (metadata: grpc.Metadata, now: number = Date.now()): number => {
+  const value = metadata.get(DEADLINE_HEADER)[0]
+  const deadline = typeof value === "string" ? Number(value) : Number.NaN
+  return Number.isFinite(deadline) && now > deadline ? now - deadline : 0
+}
+
+const lateError = (late: number): Partial<grpc.StatusObject> => ({
+  code: grpc.status.DEADLINE_EXCEEDED,
+  details: `request arrived ${late} ms after its caller's deadline; not run`,
+  metadata: originMetadata()
+})
 
 /** Names virtual node `index` in the metadata of every call. */
 const vnodeInterceptor = (index: number): grpc.Interceptor => (options, nextCall) =>
@@ -162,11 +203,42 @@ export const client = <C extends grpc.Client>(
   Effect.acquireRelease(
     Effect.sync(() => {
       const index = Address.vnode(target)
-      const options: grpc.ClientOptions = index === 0 ? channelOptions : { ...channelOptions, interceptors: [vnodeInterceptor(index)] }
-      return new Ctor(Address.target(target), grpc.credentials.createInsecure(), options)
+      const interceptors = index === 0 ? [deadlineInterceptor] : [deadlineInterceptor, vnodeInterceptor(index)]
+      return new Ctor(Address.target(target), grpc.credentials.createInsecure(), { ...channelOptions, interceptors })
     }),
     (c) => Effect.sync(() => c.close())
   )
+
+/**
+ * A connection of its own to `target` ("host:port"), shared by no other channel, closed when the
+ * scope closes. Closing it drops its TCP connection, so a new one starts afresh: after a silent
+ * network drop, an old connection waits out TCP's retransmission backoff (seconds), while a new
+ * one connects at once. For node-to-node calls, which reset it when a peer goes silent.
+ */
+export const channel = (target: string): Effect.Effect<grpc.Channel, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.sync(() =>
+      new grpc.Channel(Address.target(target), grpc.credentials.createInsecure(), {
+        ...channelOptions,
+        "grpc.use_local_subchannel_pool": 1
+      })
+    ),
+    (c) => Effect.sync(() => c.close())
+  )
+
+/**
+ * A client for `address` (a virtual-node address names its virtual node on every call) over an
+ * existing channel; closing the channel closes it.
+ */
+export const clientOn = <C extends grpc.Client>(
+  Ctor: new(address: string, credentials: grpc.ChannelCredentials, options?: grpc.ClientOptions) => C,
+  channel: grpc.Channel,
+  address: string
+): C => {
+  const index = Address.vnode(address)
+  const interceptors = index === 0 ? [deadlineInterceptor] : [deadlineInterceptor, vnodeInterceptor(index)]
+  return new Ctor(Address.target(address), grpc.credentials.createInsecure(), { ...channelOptions, channelOverride: channel, interceptors })
+}
 
 /**
  * One service served for several virtual nodes on one port: each call goes to the

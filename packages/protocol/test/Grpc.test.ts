@@ -1,0 +1,73 @@
+/**
+ * The gRPC adapter's absolute deadlines: every client call carries its deadline as an absolute
+ * time, and a server refuses a call that arrives after it, so a request held up in the network
+ * cannot run after its caller gave up on it. Real servers on 127.0.0.1:0.
+ */
+import { assert, describe, expect, it } from "@effect/vitest"
+import * as grpc from "@grpc/grpc-js"
+import { Effect, Result } from "effect"
+import { Grpc, Proto, type Wire } from "../src/index.ts"
+
+/** A server whose Ping counts the calls it ran, and records the deadline header each carried. */
+const pingServer = Effect.gen(function*() {
+  const ran: Array<string | undefined> = []
+  const server = yield* Grpc.listen({ host: "127.0.0.1", port: 0 })
+  const context = yield* Effect.context<never>()
+  const implementation: Partial<Wire.PeerHandlers> = {
+    Ping: Grpc.unary(context, (_req: unknown, call) =>
+      Effect.sync(() => {
+        const header = call.metadata.get(Grpc.DEADLINE_HEADER)[0]
+        ran.push(typeof header === "string" ? header : undefined)
+        return { vnodes: 1 }
+      }))
+  }
+  yield* server.add({ definition: Proto.proto.peer.Peer.service, implementation: implementation as grpc.UntypedServiceImplementation })
+  return { address: `127.0.0.1:${server.port}`, ran }
+})
+
+describe("Grpc absolute deadlines", () => {
+  it.live("a client call carries its deadline as an absolute time, and runs", () =>
+    Effect.gen(function*() {
+      const { address, ran } = yield* pingServer
+      const client = yield* Grpc.client(Proto.proto.peer.Peer, address)
+      const before = Date.now()
+      yield* Grpc.call(address, "2 seconds", (o, cb) => client.Ping({}, o, cb))
+      expect(ran).toHaveLength(1)
+      const deadline = Number(ran[0])
+      assert.isTrue(deadline >= before + 1900 && deadline <= Date.now() + 2100, `deadline ${deadline - before} ms ahead`)
+    }))
+
+  it.live("a call that arrives after its caller's deadline is refused with DEADLINE_EXCEEDED and not run", () =>
+    Effect.gen(function*() {
+      const { address, ran } = yield* pingServer
+      // A bare grpc-js client, to send a deadline header from the past, as a request delayed in
+      // the network would arrive.
+      const raw = new Proto.proto.peer.Peer(address, grpc.credentials.createInsecure()) as unknown as Wire.PeerClient
+      yield* Effect.addFinalizer(() => Effect.sync(() => (raw as unknown as grpc.Client).close()))
+      const late = new grpc.Metadata()
+      late.set(Grpc.DEADLINE_HEADER, String(Date.now() - 5000))
+      const refused = yield* Effect.result(
+        Grpc.call(address, "2 seconds", (o, cb) => raw.Ping({}, late, o, cb))
+      )
+      assert.isTrue(Result.isFailure(refused))
+      if (Result.isFailure(refused)) {
+        expect(refused.failure._tag).toBe("DeadlineExceeded")
+        expect(refused.failure.message).toMatch(/after its caller's deadline/)
+      }
+      expect(ran).toEqual([])
+      // Without the header (any client of the original contract), the call runs as before.
+      yield* Grpc.call(address, "2 seconds", (o, cb) => raw.Ping({}, o, cb))
+      expect(ran).toEqual([undefined])
+    }))
+
+  it("lateBy reads the header: 0 in time or without one, else how late", () => {
+    const m = new grpc.Metadata()
+    expect(Grpc.lateBy(m, 1000)).toBe(0)
+    m.set(Grpc.DEADLINE_HEADER, "1000")
+    expect(Grpc.lateBy(m, 999)).toBe(0)
+    expect(Grpc.lateBy(m, 1000)).toBe(0)
+    expect(Grpc.lateBy(m, 1250)).toBe(250)
+    m.set(Grpc.DEADLINE_HEADER, "garbage")
+    expect(Grpc.lateBy(m, 1250)).toBe(0)
+  })
+})
