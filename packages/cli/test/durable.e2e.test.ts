@@ -19,7 +19,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { Data, Deferred, type Duration, Effect, Fiber, Result } from "effect"
-import { durableArgs, freePorts, readMeta, startDurableNode, tempDir } from "./durable.ts"
+import { awaitServing, durableArgs, freePorts, readMeta, spawnDurableNode, startDurableNode, tempDir } from "./durable.ts"
 import { type Proc, ProcessError, type RunResult, runBin, STACK_TRACE } from "./processes.ts"
 import {
   awaitReplicated,
@@ -273,10 +273,21 @@ describe("durable storage", () => {
       for (const d of dirs) expect(fs.existsSync(path.join(d, "LOCK")), `${d}/LOCK after a clean stop`).toBe(false)
       lap("SIGTERMed all three at once; each exited 0")
 
-      const again = yield* startDurableRing(ports, dirs, RING_ARGS)
+      // Started again at once, with the same commands: they remember each other, so none
+      // starts a ring alone; the one with the smallest ID re-forms it and the others join.
+      const again = yield* Effect.forEach(ports, (port, i) =>
+        spawnDurableNode({
+          port,
+          dataDir: dirs[i]!,
+          ...(i === 0 ? {} : { join: `127.0.0.1:${ports[0]}` }),
+          args: RING_ARGS,
+          label: `dht node ${i + 1} again`
+        }))
       logged.push(...again)
+      const how = yield* Effect.forEach(again, (n) => awaitServing(n), { concurrency: "unbounded" })
+      expect(how.filter((h) => h === "started"), `how each came back: ${how}`).toHaveLength(1)
       yield* awaitRing(all)
-      lap("started all three again on the same data dirs; the ring of 3 is whole")
+      lap("started all three again at once on the same data dirs; one started the ring, the ring of 3 is whole")
 
       const client = yield* DhtClient.make({ nodes: all }, CLIENT_OPTIONS)
       const first = yield* readProblems(client, expected)

@@ -84,10 +84,11 @@ const FRESH_ROUNDS = 4
  * list, or the registry's pick) and then every member remembered from before a restart; the
  * first that serves takes the node in. The node starts a new ring only
  * - when it has no contact and remembers no member (a ring of one, by design);
- * - or when it may start (it is one of its own seeds, or the registry named no neighbour), no
- *   contact serves, and it has the smallest ID among itself and the contacts that are waiting
- *   too (a whole cluster starting at once). A node that remembers members needs one of them
- *   to be waiting with it: it never starts alone.
+ * - or when no contact serves and it has the smallest ID among itself and the contacts that are
+ *   waiting too: a node that may start (one of its own seeds, or the registry named no
+ *   neighbour) in a cluster starting from nothing, or a former member among members restarted
+ *   at once. A node that remembers members needs one of them to be waiting with it: it never
+ *   starts alone.
  * Otherwise it retries and logs why; a node that remembers members retries until one serves.
  * A node that starts a ring counts its seeds and remembered members as down members: they are
  * probed and taken in as soon as they serve, so rings formed apart merge into one.
@@ -170,8 +171,11 @@ export const run = Effect.fn("Join.run")(function*() {
         reasons.push(answer.reason)
       }
     }
+    // The smallest ID among the nodes waiting starts the ring: a node that may start (a seed of
+    // its own, or with nothing to rejoin), or a former member whose members wait with it (a
+    // whole cluster restarted at once).
     const first = waiting.every((id) => self.id < id)
-    if (plan.mayStart && first && (!rejoining || waiting.length > 0)) return Option.none()
+    if (first && (rejoining ? waiting.length > 0 : plan.mayStart)) return Option.none()
     return yield* new JoinError({ message: `no contact serves yet (${reasons.join("; ")})` })
   })
 
