@@ -19,7 +19,7 @@
  */
 import { type ClientError, DhtClient } from "@crustyring/client"
 import { describe, expect, it } from "@effect/vitest"
-import { Data, type Duration, Effect, Fiber, Result } from "effect"
+import { type Duration, Effect, Fiber, Result } from "effect"
 import { ProcessError } from "./processes.ts"
 import {
   awaitReplicated,
@@ -33,6 +33,7 @@ import {
   type RingNode,
   startRing,
   stopwatch,
+  timer,
   CLIENT_OPTIONS,
   COPIES,
   REPLICATED_ARGS
@@ -149,7 +150,6 @@ const keyOf = (i: number) => `ft-key-${i}`
 const valueOf = (i: number) => `ft-value-${i}-${"y".repeat(i % 13)}`
 
 /** A client operation outlived the client's own deadline plus slack: it hung. */
-class Hung extends Data.TaggedError("Hung")<{ readonly message: string }> {}
 
 describe("fault tolerance", () => {
   it.live("5,000 acknowledged keys survive two adjacent nodes killed at once, then a third after re-replication", () =>
@@ -218,21 +218,10 @@ describe("fault tolerance", () => {
       let stop = false
 
       /** Runs one operation, bounded by the client's deadline plus slack, and records its outcome. */
+      const time = timer(DEADLINE_MS + SLACK_MS, stats)
       const timed = <A>(op: string, key: string, effect: Effect.Effect<A, ClientError.ClientError>) =>
         Effect.gen(function*() {
-          const started = Date.now()
-          const r = yield* Effect.result(effect.pipe(
-            Effect.timeoutOrElse({
-              duration: DEADLINE_MS + SLACK_MS,
-              orElse: () => Effect.fail(new Hung({ message: `${op} ${key} still running after ${DEADLINE_MS + SLACK_MS} ms` }))
-            })
-          ))
-          const millis = Date.now() - started
-          stats.ops++
-          if (millis > stats.maxMillis) {
-            stats.maxMillis = millis
-            stats.slowest = `${op} ${key}: ${Result.isSuccess(r) ? "ok" : r.failure._tag}`
-          }
+          const { millis, r } = yield* time(op, key, effect)
           if (Result.isSuccess(r)) stats.succeeded++
           else if (!(r.failure._tag === "KeyNotFound" && acked.has(key))) {
             failures.push({ op, key, tag: r.failure._tag, millis, message: r.failure.message })

@@ -31,15 +31,15 @@
  * Nothing sleeps for a fixed time: every wait polls a condition with a deadline. Holding a
  * fault is one such wait: until the cut is detected and the fault has lasted its time.
  */
-import { type ClientError, DhtClient } from "@crustyring/client"
+import { DhtClient } from "@crustyring/client"
 import { Grpc, Proto, type Wire } from "@crustyring/protocol"
 import { Position } from "@crustyring/ring"
 import { describe, expect, it } from "@effect/vitest"
-import { Data, type Duration, Effect, Fiber, Result, type Scope } from "effect"
+import { type Duration, Effect, Fiber, Result, type Scope } from "effect"
 import { JOINED } from "./cluster.ts"
 import * as Netns from "./netns.ts"
 import { ProcessError } from "./processes.ts"
-import { awaitReplicated, awaitStable, eventually, printLogsOnFailure, stopwatch } from "./replicated.ts"
+import { awaitReplicated, awaitStable, eventually, printLogsOnFailure, stopwatch, timer } from "./replicated.ts"
 
 const { available, reason } = Netns.availability
 if (!available) console.log(`partitions.e2e: skipped: ${reason}`)
@@ -201,7 +201,6 @@ const hold = (what: string, since: number, condition: Effect.Effect<void, Proces
 // The load
 
 /** A request outlived the client's deadline plus the margin: it hung. */
-class Hung extends Data.TaggedError("Hung")<{ readonly message: string }> {}
 
 interface Failure {
   readonly op: string
@@ -227,23 +226,7 @@ const startLoad = (client: DhtClient.Service, keys: ReadonlyArray<string>, acked
     const sent = new Map<string, number>(keys.map((k) => [k, acked.get(k) ?? 0]))
     let stop = false
 
-    const timed = <A>(op: string, key: string, effect: Effect.Effect<A, ClientError.ClientError>) =>
-      Effect.gen(function*() {
-        const started = Date.now()
-        const r = yield* Effect.result(effect.pipe(
-          Effect.timeoutOrElse({
-            duration: DEADLINE_MS + MARGIN_MS,
-            orElse: () => Effect.fail(new Hung({ message: `${op} ${key} still running after ${DEADLINE_MS + MARGIN_MS} ms` }))
-          })
-        ))
-        const millis = Date.now() - started
-        stats.ops++
-        if (millis > stats.maxMillis) {
-          stats.maxMillis = millis
-          stats.slowest = `${op} ${key}: ${Result.isSuccess(r) ? "ok" : r.failure._tag}`
-        }
-        return { r, millis, started }
-      })
+    const timed = timer(DEADLINE_MS + MARGIN_MS, stats)
 
     const worker = (w: number) =>
       Effect.gen(function*() {

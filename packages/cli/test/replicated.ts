@@ -11,7 +11,7 @@
 import { RingStatus } from "@crustyring/client"
 import { Grpc, Proto, type Wire } from "@crustyring/protocol"
 import { Interval, Position } from "@crustyring/ring"
-import { Duration, Effect, Exit, Schedule, type Scope, Stream } from "effect"
+import { Data, Duration, Effect, Exit, Result, Schedule, type Scope, Stream } from "effect"
 import { JOINED, startNode, STARTED_RING } from "./cluster.ts"
 import { type Proc, ProcessError } from "./processes.ts"
 
@@ -266,3 +266,36 @@ export const stopwatch = (tag: string) => {
   const start = Date.now()
   return (what: string) => console.log(`[${tag}] ${((Date.now() - start) / 1000).toFixed(1)}s ${what}`)
 }
+
+/** A client operation that outlived its deadline plus slack: it hung. */
+export class Hung extends Data.TaggedError("Hung")<{ readonly message: string }> {}
+
+/** The slowest of the operations timed so far, and how many there were. */
+export interface Timings {
+  ops: number
+  maxMillis: number
+  slowest: string
+}
+
+/**
+ * Times client operations into `stats`, each bounded by `limitMs` (the client's deadline plus
+ * slack): one still running then fails with `Hung`. Returns the outcome, its time, and its start.
+ */
+export const timer = (limitMs: number, stats: Timings) =>
+<A, E extends { readonly _tag: string }>(op: string, key: string, effect: Effect.Effect<A, E>) =>
+  Effect.gen(function*() {
+    const started = Date.now()
+    const r = yield* Effect.result(effect.pipe(
+      Effect.timeoutOrElse({
+        duration: limitMs,
+        orElse: () => Effect.fail(new Hung({ message: `${op} ${key} still running after ${limitMs} ms` }))
+      })
+    ))
+    const millis = Date.now() - started
+    stats.ops++
+    if (millis > stats.maxMillis) {
+      stats.maxMillis = millis
+      stats.slowest = `${op} ${key}: ${Result.isSuccess(r) ? "ok" : r.failure._tag}`
+    }
+    return { r, millis, started }
+  })
