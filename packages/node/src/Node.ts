@@ -5,7 +5,7 @@
  */
 import { Address, Grpc } from "@crustyring/protocol"
 import { Position } from "@crustyring/ring"
-import { Context, Duration, Effect, Layer, Option, Schedule, Schema } from "effect"
+import { Clock, Context, Duration, Effect, Layer, Option, Schedule, Schema } from "effect"
 import { Bootstrap } from "./Bootstrap.ts"
 import * as DhtServer from "./DhtServer.ts"
 import * as FailureDetector from "./FailureDetector.ts"
@@ -102,9 +102,9 @@ export const make = Effect.gen(function*() {
     // one `leaveTimeout`; a position left without time stops as if it crashed, and the
     // replicas of its range take it over.
     yield* Effect.addFinalizer(() =>
-      Effect.suspend(() => {
-        stopping.since ??= Date.now()
-        const left = leaveMs - (Date.now() - stopping.since)
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        stopping.since ??= now
+        const left = leaveMs - (now - stopping.since)
         const name = Context.get(context, Membership.Membership).self.address
         if (left <= 0) return Effect.logWarning(`no time left to leave gracefully as ${name}`)
         return Leave.run().pipe(

@@ -14,7 +14,7 @@
  */
 import { Address } from "@crustyring/protocol"
 import { Interval, Position } from "@crustyring/ring"
-import { Context, Duration, Effect, Layer, Option, Queue, Stream, SubscriptionRef } from "effect"
+import { Clock, Context, Duration, Effect, Layer, Option, Queue, Stream, SubscriptionRef } from "effect"
 import * as Digest from "./Digest.ts"
 import * as Membership from "./Membership.ts"
 import { NodeConfig, perVnode } from "./NodeConfig.ts"
@@ -66,6 +66,8 @@ export const make = Effect.gen(function*() {
   const replication = yield* Replication
   const router = yield* Router
   const vnodes = yield* VirtualNodes
+  const clock = yield* Clock.Clock
+  const now = () => clock.currentTimeMillisUnsafe()
 
   let current: { done: number; total: number; readonly started: number } | undefined
   let replicated = 0
@@ -161,7 +163,7 @@ export const make = Effect.gen(function*() {
       const differing = Digest.differing(mine, theirs)
       if (differing.length === 0) return 0
       const work = differing.reduce((n, i) => n + (mine.counts[i] ?? 0) + (theirs.counts[i] ?? 0), 0)
-      current ??= { done: 0, total: 0, started: Date.now() }
+      current ??= { done: 0, total: 0, started: now() }
       current.total += work
       yield* Effect.logDebug(`${differing.length} of ${buckets} buckets differ on ${replica.address}; moving up to ${work} keys`)
       for (const i of differing) {
@@ -316,7 +318,7 @@ export const make = Effect.gen(function*() {
 
   // The store is shared: the first virtual node collects for all.
   const collect = Address.vnode(membership.self.address) !== 0 ? Effect.void : Effect.gen(function*() {
-    const before = Version.fromMillis(Date.now() - Duration.toMillis(config.tombstoneGrace))
+    const before = Version.fromMillis(now() - Duration.toMillis(config.tombstoneGrace))
     const purged = yield* Effect.mapError(storage.purge(before), storageError)
     if (purged > 0) yield* Effect.logInfo(`collected ${purged} tombstones past their grace period`)
   })
@@ -354,7 +356,7 @@ export const make = Effect.gen(function*() {
   return {
     progress: Effect.sync(() => {
       if (!current || current.total === 0) return Option.none()
-      const seconds = Math.max(0.001, (Date.now() - current.started) / 1000)
+      const seconds = Math.max(0.001, (now() - current.started) / 1000)
       return Option.some({ done: Math.min(current.done, current.total), total: current.total, keysPerSecond: current.done / seconds })
     }),
     replicated: Effect.sync(() => replicated),

@@ -4,7 +4,7 @@
  * seen a version always issues greater ones after it. The greater version wins everywhere
  * (last writer wins), so replicas that see the same writes in any order converge.
  */
-import { Context, Effect, Layer } from "effect"
+import { Clock, Context, Effect, Layer } from "effect"
 
 /** A version: `hlc` is milliseconds << 16 plus a counter; `writer` is the writing node's ID. */
 export interface Version {
@@ -51,8 +51,11 @@ export const makeWith = (now: () => number): Service => {
   }
 }
 
-/** A clock over the wall clock. */
-export const layer: Layer.Layer<Hlc> = Layer.sync(Hlc, () => makeWith(Date.now))
+/** A hybrid clock over Effect's `Clock`: the wall clock, or `TestClock` in tests and simulations. */
+export const make: Effect.Effect<Service> = Effect.gen(function*() {
+  const clock = yield* Clock.Clock
+  return makeWith(() => clock.currentTimeMillisUnsafe())
+})
 
-/** A clock as an Effect, for tests. */
-export const make: Effect.Effect<Service> = Effect.sync(() => makeWith(Date.now))
+/** The hybrid clock as a layer. */
+export const layer: Layer.Layer<Hlc> = Layer.effect(Hlc, make)

@@ -8,7 +8,7 @@
  */
 import type { Errors } from "@crustyring/protocol"
 import { Ring } from "@crustyring/ring"
-import { Context, Deferred, Effect, Layer } from "effect"
+import { Clock, Context, Deferred, Effect, Layer } from "effect"
 import * as Membership from "./Membership.ts"
 
 /** How long a merged view of the process's knowledge is reused before it is rebuilt. */
@@ -42,7 +42,7 @@ export const make = (count: number): Service => {
     members,
     probes: new Map(),
     known: Effect.gen(function*() {
-      const now = Date.now()
+      const now = yield* Clock.currentTimeMillis
       if (cache && now - cache.at < KNOWN_TTL_MS) return cache.ring
       const all: Array<Membership.Member> = []
       for (const m of members) {
