@@ -23,6 +23,7 @@ import * as Replication from "./Replication.ts"
 import * as Router from "./Router.ts"
 import * as Stabilizer from "./Stabilizer.ts"
 import { Storage } from "./Storage.ts"
+import * as Transport from "./Transport.ts"
 import * as Version from "./Version.ts"
 import * as VirtualNodes from "./VirtualNodes.ts"
 
@@ -57,7 +58,8 @@ export const make = Effect.gen(function*() {
   const config = yield* NodeConfig
   const invalid = validate(config)
   if (invalid !== undefined) return yield* new StartError({ message: invalid })
-  const server = yield* Grpc.listen({ host: config.host, port: config.port })
+  const transport = yield* Transport.current
+  const server = yield* transport.listen({ host: config.host, port: config.port })
   const address = config.advertise ?? advertised(config.host, server.port)
   const bootstrap = yield* Bootstrap
   const vnodes = VirtualNodes.make(config.vnodes)
@@ -66,7 +68,7 @@ export const make = Effect.gen(function*() {
   // The remembered members, if any (a data directory), for every virtual node's join.
   const remembered = yield* Effect.serviceOption(Remembered.Remembered)
   const shared = yield* Layer.build(Layer.mergeAll(
-    Peers.layer,
+    Peers.layer.pipe(Layer.provide(Layer.succeed(Transport.Transport, transport))),
     Version.layer,
     Option.match(remembered, { onNone: () => Layer.empty, onSome: (r) => Layer.succeed(Remembered.Remembered, r) })
   ))

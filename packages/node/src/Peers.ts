@@ -2,11 +2,12 @@
  * Calls to other nodes over the `peer.Peer` service. One pooled gRPC client per peer address,
  * closed after it has been idle; every call has the configured deadline.
  */
-import { Address, Errors, Grpc, Proto, type Wire } from "@crustyring/protocol"
+import { Address, Errors, type Wire } from "@crustyring/protocol"
 import { Position } from "@crustyring/ring"
 import { Context, type Duration, Effect, Layer, Option, RcMap, Stream } from "effect"
 import type { Member } from "./Membership.ts"
 import { NodeConfig } from "./NodeConfig.ts"
+import * as Transport from "./Transport.ts"
 import type { Entry } from "./Storage.ts"
 import type { Digest } from "./Digest.ts"
 
@@ -98,28 +99,22 @@ export class Peers extends Context.Service<Peers, Service>()("@crustyring/node/P
 /** Peer calls over gRPC, with a client pool that lives as long as the scope. */
 export const make = Effect.gen(function*() {
   const config = yield* NodeConfig
+  const transport = yield* Transport.current
   // One connection per peer process, shared by the clients of its virtual nodes.
-  const pool = yield* RcMap.make({
-    lookup: (target: string) =>
-      Effect.map(Grpc.channel(target), (channel) => ({ channel, clients: new Map<string, Wire.PeerClient>() })),
-    idleTimeToLive: "1 minute"
-  })
-  const clientOf = (to: string) =>
-    Effect.map(RcMap.get(pool, Address.target(to)), (connection) => {
-      let client = connection.clients.get(to)
-      if (!client) {
-        client = Grpc.clientOn(Proto.proto.peer.Peer, connection.channel, to) as unknown as Wire.PeerClient
-        connection.clients.set(to, client)
-      }
-      return client
-    })
+  const pool = yield* RcMap.make({ lookup: (target: string) => transport.connect(target), idleTimeToLive: "1 minute" })
+  const clientOf = (to: string) => Effect.map(RcMap.get(pool, Address.target(to)), (connection) => connection.client(to))
   const timeout = config.rpcTimeout
   const withClient = <A, E>(to: string, f: (client: Wire.PeerClient) => Effect.Effect<A, E>) =>
     Effect.scoped(Effect.flatMap(clientOf(to), f))
+  const call = <Res>(
+    to: string,
+    deadline: Duration.Duration,
+    invoke: (c: Wire.PeerClient, o: import("@grpc/grpc-js").CallOptions, cb: (e: import("@grpc/grpc-js").ServiceError | null, r?: Res) => void) => import("@grpc/grpc-js").ClientUnaryCall
+  ) => withClient(to, (c) => transport.call<Res>(to, deadline, (o, cb) => invoke(c, o, cb)))
   const unary = <Res>(
     to: string,
     invoke: (c: Wire.PeerClient, o: import("@grpc/grpc-js").CallOptions, cb: (e: import("@grpc/grpc-js").ServiceError | null, r?: Res) => void) => import("@grpc/grpc-js").ClientUnaryCall
-  ) => withClient(to, (c) => Grpc.call<Res>(to, timeout, (o, cb) => invoke(c, o, cb)))
+  ) => call(to, timeout, invoke)
 
   const service: Service = {
     reset: (to) => RcMap.invalidate(pool, Address.target(to)),
@@ -142,7 +137,7 @@ export const make = Effect.gen(function*() {
       ),
     notify: (to, self) => unary(to, (c, o, cb) => c.Notify({ node: toRef(self) }, o, cb)).pipe(Effect.asVoid),
     neighbors: (to, deadline = timeout) =>
-      withClient(to, (c) => Grpc.call<Wire.Neighbors__Output>(to, deadline, (o, cb) => c.GetNeighbors({}, o, cb))).pipe(
+      call<Wire.Neighbors__Output>(to, deadline, (c, o, cb) => c.GetNeighbors({}, o, cb)).pipe(
         Effect.flatMap((r) =>
           Effect.all({
             self: fromRef(r.self, "self"),
@@ -155,16 +150,15 @@ export const make = Effect.gen(function*() {
       ),
     remove: (to, process) =>
       unary<Wire.RemoveReply__Output>(to, (c, o, cb) => c.Remove({ addr: process }, o, cb)).pipe(Effect.map((r) => r.removed)),
-    ping: (to, deadline = timeout) =>
-      withClient(to, (c) => Grpc.call(to, deadline, (o, cb) => c.Ping({}, o, cb))).pipe(Effect.asVoid),
+    ping: (to, deadline = timeout) => call(to, deadline, (c, o, cb) => c.Ping({}, o, cb)).pipe(Effect.asVoid),
     probe: (to, deadline) =>
-      withClient(to, (c) => Grpc.call<Wire.PingReply__Output>(to, deadline, (o, cb) => c.Ping({}, o, cb))).pipe(
+      call<Wire.PingReply__Output>(to, deadline, (c, o, cb) => c.Ping({}, o, cb)).pipe(
         Effect.map((r) => Math.max(1, r.vnodes))
       ),
     fetchRange: (to, start, end) =>
       Stream.unwrap(
         Effect.map(clientOf(to), (c) =>
-          Grpc.callStream<Wire.Entry__Output>(
+          transport.callStream<Wire.Entry__Output>(
             to,
             config.transferTimeout,
             (o) => c.FetchRange({ start: start.toString(), end: end.toString() }, o)

@@ -5,6 +5,7 @@
 export * as Address from "./Address.ts"
 export * as Errors from "./Errors.ts"
 export * as Grpc from "./Grpc.ts"
+export * as MemoryNetwork from "./MemoryNetwork.ts"
 export * as Proto from "./Proto.ts"
 export type * as Wire from "./Wire.ts"
 export * as RegistryClient from "./RegistryClient.ts"
