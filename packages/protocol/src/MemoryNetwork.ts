@@ -10,7 +10,7 @@
  *   calls in flight to or from a crashed process fail.
  */
 import * as grpc from "@grpc/grpc-js"
-import { Cause, type Duration, Effect, Queue, type Scope, Stream } from "effect"
+import { Cause, Clock, Duration, Effect, Queue, type Scope, Stream } from "effect"
 import * as Address from "./Address.ts"
 import * as Errors from "./Errors.ts"
 import type * as Grpc from "./Grpc.ts"
@@ -54,6 +54,13 @@ const status = (code: grpc.status, details: string): grpc.ServiceError =>
 /** A new, empty network. Calls run in the context it is made in (its Clock). */
 export const make: Effect.Effect<Network> = Effect.gen(function*() {
   const context = yield* Effect.context<never>()
+  const clock = yield* Clock.Clock
+  /** Whether a call's deadline (absolute, on the Clock) has passed: then it is not run, as over gRPC. */
+  const late = (options: unknown) => {
+    const d = (options as grpc.CallOptions | undefined)?.deadline
+    return typeof d === "number" && clock.currentTimeMillisUnsafe() > d
+  }
+  const lateStatus = () => status(grpc.status.DEADLINE_EXCEEDED, "request arrived after its caller's deadline; not run")
   const run = <A>(effect: Effect.Effect<A>) => Effect.runForkWith(context)(effect)
   const servers = new Map<string, Map<string, Method>>()
   // Calls in flight, by the two processes they connect, so a crash can fail them.
@@ -185,10 +192,12 @@ export const make: Effect.Effect<Network> = Effect.gen(function*() {
               serverCancel?.()
               finish(e)
             })
+            const options = rest.find((x) => typeof x === "object" && x !== null && !(x instanceof grpc.Metadata))
             after(network.decide(from, target), () => {
               if (done) return
               const method = servers.get(target)?.get(path)
               if (!method) return finish(refused())
+              if (late(options)) return finish(lateStatus())
               const cancelled: Array<() => void> = []
               serverCancel = () => cancelled.forEach((f) => f())
               const call = {
@@ -234,8 +243,8 @@ export const call = <Res>(
   timeout: Duration.Input,
   invoke: (options: grpc.CallOptions, callback: (error: grpc.ServiceError | null, response?: Res) => void) => grpc.ClientUnaryCall
 ): Effect.Effect<Res, Errors.RpcError> =>
-  Effect.callback<Res, Errors.RpcError>((resume) => {
-    const c = invoke({}, (error, response) => {
+  Effect.flatMap(Clock.clockWith(Effect.succeed), (clock) => Effect.callback<Res, Errors.RpcError>((resume) => {
+    const c = invoke({ deadline: clock.currentTimeMillisUnsafe() + Duration.toMillis(Duration.fromInputUnsafe(timeout)) }, (error, response) => {
       if (error) resume(Effect.fail(Errors.fromStatus(error.code, error.details, target, (error.metadata?.get(Errors.ORIGIN_KEY).length ?? 0) > 0)))
       else if (response === undefined) resume(Effect.fail(new Errors.Internal({ message: `${target}: empty response` })))
       else resume(Effect.succeed(response))
@@ -246,7 +255,7 @@ export const call = <Res>(
       duration: timeout,
       orElse: () => Effect.fail(new Errors.DeadlineExceeded({ message: `${target}: Deadline exceeded` }))
     })
-  )
+  ))
 
 /** Runs one server-streaming call over the memory network, within `timeout` on Effect's `Clock`. */
 export const callStream = <Res>(
