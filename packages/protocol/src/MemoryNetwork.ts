@@ -15,10 +15,15 @@ import * as Address from "./Address.ts"
 import * as Errors from "./Errors.ts"
 import type * as Grpc from "./Grpc.ts"
 
-/** What happens to one message from `from` to `to`. */
+/**
+ * What happens to one message from `from` to `to`: dropped (as in a partition: the caller
+ * waits out its deadline), refused (as to or from a crashed process: the call fails at once),
+ * or delivered after `delayMs`.
+ */
 export interface Decision {
   readonly drop: boolean
   readonly delayMs: number
+  readonly refuse?: boolean
 }
 
 /** Delivers everything at once. */
@@ -149,8 +154,9 @@ export const make: Effect.Effect<Network> = Effect.gen(function*() {
                 serverCancel?.()
               }
             }
-            after(network.decide(from, target), () => {
-              const method = servers.get(target)?.get(path)
+            const decision = network.decide(from, target)
+            after(decision.refuse ? { drop: false, delayMs: 0 } : decision, () => {
+              const method = decision.refuse ? undefined : servers.get(target)?.get(path)
               if (!method) return emit("error", refused())
               const cancelled: Array<() => void> = []
               serverCancel = () => cancelled.forEach((f) => f())
@@ -159,7 +165,8 @@ export const make: Effect.Effect<Network> = Effect.gen(function*() {
                 metadata: metadataFor(),
                 write: (item: unknown) => {
                   const bytes = method.definition.responseSerialize(item)
-                  if (network.decide(target, from).drop) {
+                  const d = network.decide(target, from)
+                  if (d.drop || d.refuse) {
                     emit("error", status(grpc.status.UNAVAILABLE, `${target}: connection lost`))
                     serverCancel?.()
                   } else emit("data", definition.responseDeserialize(bytes))
@@ -193,7 +200,9 @@ export const make: Effect.Effect<Network> = Effect.gen(function*() {
               finish(e)
             })
             const options = rest.find((x) => typeof x === "object" && x !== null && !(x instanceof grpc.Metadata))
-            after(network.decide(from, target), () => {
+            const decision = network.decide(from, target)
+            if (decision.refuse) run(Effect.andThen(Effect.yieldNow, Effect.sync(() => finish(refused()))))
+            else after(decision, () => {
               if (done) return
               const method = servers.get(target)?.get(path)
               if (!method) return finish(refused())
@@ -210,6 +219,7 @@ export const make: Effect.Effect<Network> = Effect.gen(function*() {
               }
               method.handler(call, (error, response) => {
                 const reply = network.decide(target, from)
+                if (reply.refuse) return finish(status(grpc.status.UNAVAILABLE, `${target}: connection reset`))
                 after(reply, () => {
                   if (error) {
                     const e = error as Partial<grpc.ServiceError>

@@ -1,0 +1,75 @@
+/**
+ * `npm run sim -- --nodes N --seeds K [--seed S] [--faults crash,partition,drop,delay,churn]
+ * [--vnodes V] [--minutes M]`: runs the simulator over seeds 1..K (or the one seed S), prints one
+ * line per failing seed with its seed and shrunk event trace, and a JSON summary last. Exits 1
+ * when a seed failed, so a failing seed replays with `--seed S`.
+ */
+import { NodeRuntime, NodeServices } from "@effect/platform-node"
+import { Console, Effect, Option } from "effect"
+import { Command, Flag } from "effect/cli"
+import * as Faults from "./Faults.ts"
+import * as Runner from "./Runner.ts"
+
+const flags = {
+  nodes: Flag.Int("nodes").pipe(Flag.withDescription("Nodes (processes) in the ring (default 16)"), Flag.withDefault(16)),
+  seeds: Flag.Int("seeds").pipe(Flag.withDescription("Seeds to run: 1..K (default 10)"), Flag.withDefault(10)),
+  seed: Flag.Int("seed").pipe(Flag.withDescription("Run this one seed (replays a failure)"), Flag.optional),
+  faults: Flag.String("faults").pipe(
+    Flag.withDescription(`Fault kinds, comma-separated: ${Faults.KINDS.join(",")} (default all; "none" for none)`),
+    Flag.withDefault(Faults.KINDS.join(","))
+  ),
+  vnodes: Flag.Int("vnodes").pipe(Flag.withDescription("Virtual nodes per process (default 1)"), Flag.withDefault(1)),
+  minutes: Flag.String("minutes").pipe(Flag.withDescription("Simulated minutes of load and faults per seed, e.g. 0.5 (default 1)"), Flag.withDefault("1")),
+  moreDown: Flag.Boolean("more-down").pipe(
+    Flag.withDescription("Allow more than replicas - 1 nodes down at once (then losses are expected)"),
+    Flag.withDefault(false)
+  )
+}
+
+const usage = (message: string) => Effect.fail(new Error(message))
+
+const sim = Command.make("sim", flags, (f) =>
+  Effect.gen(function*() {
+    const kinds = f.faults === "none" ? [] : f.faults.split(",").map((k) => k.trim())
+    const bad = kinds.filter((k) => !(Faults.KINDS as ReadonlyArray<string>).includes(k))
+    if (bad.length > 0) return yield* usage(`--faults: unknown kind ${bad.join(", ")}; kinds are ${Faults.KINDS.join(", ")}`)
+    if (f.nodes < 1) return yield* usage(`--nodes must be at least 1, got ${f.nodes}`)
+    if (f.seeds < 1) return yield* usage(`--seeds must be at least 1, got ${f.seeds}`)
+    const minutes = Number(f.minutes)
+    if (!(minutes > 0)) return yield* usage(`--minutes must be a positive number, got ${JSON.stringify(f.minutes)}`)
+    const seeds = Option.isSome(f.seed) ? [f.seed.value] : Array.from({ length: f.seeds }, (_, i) => i + 1)
+    const summary = yield* Runner.runAll(
+      seeds,
+      { kinds: kinds as ReadonlyArray<Faults.Kind>, vnodes: f.vnodes, minutes, moreDown: f.moreDown },
+      () => f.nodes,
+      (failed) =>
+        Console.log(
+          `FAILED seed ${failed.seed} (${failed.nodes} nodes): ${failed.failures.slice(0, 3).join("; ")}\n  trace: ${failed.trace.join("\n         ")}\n  replay: npm run sim -- --nodes ${failed.nodes} --seed ${failed.seed} --faults ${f.faults}${f.vnodes > 1 ? ` --vnodes ${f.vnodes}` : ""}`
+        )
+    )
+    yield* Console.log(JSON.stringify({
+      seedsRun: summary.seedsRun,
+      seedsFailed: summary.seedsFailed,
+      lostWrites: summary.lostWrites,
+      resurrectedDeletes: summary.resurrectedDeletes,
+      meanHops: Number(summary.meanHops.toFixed(2)),
+      maxHops: summary.maxHops,
+      settleSeconds: { mean: Number(summary.settleSeconds.mean.toFixed(1)), max: summary.settleSeconds.max },
+      bytesPerNode: summary.bytesPerNode,
+      wallSeconds: Number((summary.wallMs / 1000).toFixed(1)),
+      nodes: f.nodes,
+      vnodes: f.vnodes
+    }))
+    if (summary.seedsFailed > 0) process.exitCode = 1
+  })).pipe(Command.withDescription("Run the deterministic simulator of Crusty Ring"))
+
+Command.run(sim, { version: "0.1.0" }).pipe(
+  Effect.catch((e: unknown) =>
+    Effect.sync(() => {
+      console.error(`error: ${e instanceof Error ? e.message : String(e)}`)
+      process.exitCode = 1
+    })
+  ),
+  Effect.provide(NodeServices.layer),
+  NodeRuntime.runMain({ disableErrorReporting: true })
+)
