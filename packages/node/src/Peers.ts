@@ -4,7 +4,7 @@
  */
 import { Address, Errors, type Wire } from "@crustyring/protocol"
 import { Position } from "@crustyring/ring"
-import { Context, type Duration, Effect, Layer, Option, RcMap, Stream } from "effect"
+import { Context, Duration, Effect, Layer, Option, RcMap, Stream } from "effect"
 import type { Member } from "./Membership.ts"
 import { NodeConfig } from "./NodeConfig.ts"
 import * as Transport from "./Transport.ts"
@@ -163,7 +163,15 @@ export const make = Effect.gen(function*() {
             config.transferTimeout,
             (o) => c.FetchRange({ start: start.toString(), end: end.toString() }, o)
           ))
-      ).pipe(Stream.mapEffect(fromWire)),
+      ).pipe(
+        // A stream that stalls (its peer cut off mid-transfer) fails after an idle RPC deadline
+        // rather than hold a hand-off or a repair for the whole transfer deadline.
+        Stream.timeoutOrElse({
+          duration: Duration.times(config.rpcTimeout, 2),
+          orElse: () => Stream.fail(new Errors.DeadlineExceeded({ message: `${to}: range transfer stalled for ${Duration.format(Duration.times(config.rpcTimeout, 2))}` }))
+        }),
+        Stream.mapEffect(fromWire)
+      ),
     releaseRange: (to, start, end) =>
       unary(to, (c, o, cb) => c.ReleaseRange({ start: start.toString(), end: end.toString() }, o, cb)).pipe(Effect.asVoid),
     fetch: (to, key) =>

@@ -20,6 +20,10 @@ const flags = {
   ),
   vnodes: Flag.Int("vnodes").pipe(Flag.withDescription("Virtual nodes per process (default 1)"), Flag.withDefault(1)),
   minutes: Flag.String("minutes").pipe(Flag.withDescription("Simulated minutes of load and faults per seed, e.g. 0.5 (default 1)"), Flag.withDefault("1")),
+  logLevel: Flag.Literals("node-log-level", ["none", "error", "warning", "info", "debug"]).pipe(
+    Flag.withDescription("What the simulated nodes log, to stderr (default none)"),
+    Flag.withDefault("none" as const)
+  ),
   moreDown: Flag.Boolean("more-down").pipe(
     Flag.withDescription("Allow more than replicas - 1 nodes down at once (then losses are expected)"),
     Flag.withDefault(false)
@@ -27,6 +31,8 @@ const flags = {
 }
 
 const usage = (message: string) => Effect.fail(new Error(message))
+
+const levels = { none: "None", error: "Error", warning: "Warn", info: "Info", debug: "Debug" } as const
 
 const sim = Command.make("sim", flags, (f) =>
   Effect.gen(function*() {
@@ -40,7 +46,7 @@ const sim = Command.make("sim", flags, (f) =>
     const seeds = Option.isSome(f.seed) ? [f.seed.value] : Array.from({ length: f.seeds }, (_, i) => i + 1)
     const summary = yield* Runner.runAll(
       seeds,
-      { kinds: kinds as ReadonlyArray<Faults.Kind>, vnodes: f.vnodes, minutes, moreDown: f.moreDown },
+      { kinds: kinds as ReadonlyArray<Faults.Kind>, vnodes: f.vnodes, minutes, moreDown: f.moreDown, logLevel: levels[f.logLevel] },
       () => f.nodes,
       (failed) =>
         Console.log(
