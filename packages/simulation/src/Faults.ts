@@ -91,7 +91,8 @@ export const draw = (seed: number, options: Options): ReadonlyArray<Event> => {
           events.push({ kind: "join", at, node: options.nodes + joiners++ })
         } else {
           const node = int(options.nodes)
-          if (node === 0 || leaving.has(node) || downAt(at, at + 30_000).includes(node)) break
+          const ahead = downAt(at, Number.POSITIVE_INFINITY)
+          if (node === 0 || leaving.has(node) || ahead.includes(node) || ahead.length >= options.maxDown) break
           leaving.add(node)
           // A node that leaves counts as down from then on, for the limit.
           busy.push({ at, until: Number.POSITIVE_INFINITY, nodes: [node] })

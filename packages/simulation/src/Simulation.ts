@@ -326,9 +326,9 @@ export const run = (options: Options): Effect.Effect<Outcome> =>
     // --- every key reads back through the routing
     let lostWrites = 0
     let resurrected = 0
-    for (const key of keys) {
-      const r = yield* attempt(key, { ty: "Get", key: Buffer.from(key) }).pipe(Effect.forkChild, Effect.flatMap((f) =>
-        Effect.andThen(TestClock.adjust("12 seconds"), Fiber.join(f))))
+    const reads = yield* driven(Effect.forEach(keys, (key) => attempt(key, { ty: "Get", key: Buffer.from(key) }), { concurrency: 16 }))
+    for (const [k, key] of keys.entries()) {
+      const r = reads[k]!
       if (Option.isNone(r)) {
         failures.push(`${key}: no answer to a read after the heal`)
         continue

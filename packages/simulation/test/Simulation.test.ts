@@ -1,0 +1,88 @@
+/**
+ * The simulator's fast band, run in `npm test`: a handful of seeds with every kind of fault on
+ * small rings, and the seeds of bugs it found, kept as regression tests. Any failing seed fails
+ * the test and names itself, with the command that replays it.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { Faults, Runner } from "../src/index.ts"
+
+/**
+ * Runs that once failed, with what they found; each must pass now. The shrunk schedule is kept
+ * as it was printed, since a change to the schedule generator changes what a seed draws.
+ */
+const REGRESSIONS: ReadonlyArray<{
+  readonly seed: number
+  readonly nodes: number
+  readonly minutes: number
+  readonly events: ReadonlyArray<Faults.Event>
+  readonly found: string
+}> = [
+  {
+    seed: 2,
+    nodes: 8,
+    minutes: 0.5,
+    events: [
+      { kind: "delay", at: 2_400, until: 10_700, maxMs: 76 },
+      { kind: "delay", at: 7_700, until: 17_500, maxMs: 30 },
+      { kind: "join", at: 13_200, node: 8 },
+      { kind: "drop", at: 17_500, until: 24_200, chance: 0.03 }
+    ],
+    found: "a FetchRange whose request was lost stalled a repair round for the whole transfer deadline, leaving a replica a version behind"
+  }
+]
+
+const BAND = { seeds: [101, 102, 103, 104], nodes: (seed: number) => 8 + (seed % 3) * 4, minutes: 0.25 }
+
+const report = (summary: Runner.Summary) =>
+  summary.failed.map((f) =>
+    `seed ${f.seed} (${f.nodes} nodes): ${f.failures.slice(0, 3).join("; ")}\n  trace: ${f.trace.join(" | ")}\n  replay: npm run sim -- --nodes ${f.nodes} --seed ${f.seed}`
+  )
+
+describe("simulation", () => {
+  it.live(`fast band: ${BAND.seeds.length} seeds of 8 to 16 nodes with every fault`, () =>
+    Effect.gen(function*() {
+      const summary = yield* Runner.runAll(BAND.seeds, { kinds: Faults.KINDS, minutes: BAND.minutes }, BAND.nodes, () => Effect.void, 0)
+      console.log(`[simulation] ${JSON.stringify({ ...summary, failed: summary.failed.map((f) => f.seed) })}`)
+      expect(report(summary)).toEqual([])
+      expect(summary.seedsRun).toBe(BAND.seeds.length)
+    }), 240_000)
+
+  for (const r of REGRESSIONS) {
+    it.live(`seed ${r.seed} (${r.nodes} nodes) once found: ${r.found}`, () =>
+      Effect.gen(function*() {
+        const summary = yield* Runner.runAll([r.seed], { kinds: Faults.KINDS, minutes: r.minutes, events: r.events }, () => r.nodes, () => Effect.void, 0)
+        expect(report(summary)).toEqual([])
+      }), 240_000)
+  }
+
+  it.live("a seed replays exactly: the same run, operation for operation", () =>
+    Effect.gen(function*() {
+      const options = { seed: 5, nodes: 8, kinds: Faults.KINDS, minutes: 0.15 }
+      const strip = (o: { readonly wallMs: number; readonly bytesPerNode: number }) => ({ ...o, wallMs: 0, bytesPerNode: 0 })
+      const first = strip(yield* Runner.once(options))
+      const second = strip(yield* Runner.once(options))
+      expect(second).toEqual(first)
+    }), 240_000)
+
+  it("a seed draws the same schedule every time, and another seed a different one", () => {
+    const options = { nodes: 16, kinds: Faults.KINDS, span: 60_000, maxDown: 2 }
+    expect(Faults.draw(7, options)).toEqual(Faults.draw(7, options))
+    expect(Faults.draw(7, options)).not.toEqual(Faults.draw(8, options))
+  })
+
+  it("a schedule never has more than replicas - 1 nodes crashed or cut off at once", () => {
+    for (let seed = 1; seed <= 200; seed++) {
+      const events = Faults.draw(seed, { nodes: 12, kinds: Faults.KINDS, span: 60_000, maxDown: 2 })
+      for (let t = 0; t < 80_000; t += 250) {
+        const down = new Set<number>()
+        for (const e of events) {
+          if (e.kind === "crash" && e.at <= t && t < e.until) down.add(e.node)
+          if (e.kind === "partition" && e.at <= t && t < e.until) e.side.forEach((n) => down.add(n))
+          if (e.kind === "leave" && e.at <= t) down.add(e.node)
+        }
+        expect(down.size, `seed ${seed} at ${t} ms`).toBeLessThanOrEqual(2)
+      }
+    }
+  })
+})
