@@ -134,6 +134,8 @@ export const run = (options: Options): Effect.Effect<Outcome> =>
         stores.set(i, node.store)
         return node
       }))
+    /** A seed list, as an operator gives one: every node believed live. */
+    const seedList = () => [...live.keys()].filter((i) => !crashed.has(MemoryCluster.addressOf(name(i))))
     const anyLive = () => {
       const ids = [...live.keys()].filter((i) => !crashed.has(MemoryCluster.addressOf(name(i))))
       return ids[int(ids.length)] ?? 0
@@ -250,7 +252,7 @@ export const run = (options: Options): Effect.Effect<Outcome> =>
               if (live.has(e.node) || e.node >= options.nodes) return
               yield* awaitClosing
               crashed.delete(MemoryCluster.addressOf(name(e.node)))
-              yield* start(e.node, [anyLive()]).pipe(Effect.catch((err) => Effect.sync(() => void failures.push(`restart of ${name(e.node)}: ${err.message}`))))
+              yield* start(e.node, seedList()).pipe(Effect.catch((err) => Effect.sync(() => void failures.push(`restart of ${name(e.node)}: ${err.message}`))))
             })
           })
           break
@@ -267,7 +269,7 @@ export const run = (options: Options): Effect.Effect<Outcome> =>
           timeline.push({ at: e.until, apply: Effect.sync(() => void (maxDelay = 0)) })
           break
         case "join":
-          timeline.push({ at: e.at, apply: Effect.asVoid(Effect.forkDetach(start(e.node, [anyLive()]).pipe(Effect.ignore))) })
+          timeline.push({ at: e.at, apply: Effect.asVoid(Effect.forkDetach(start(e.node, seedList()).pipe(Effect.ignore))) })
           break
         case "leave":
           timeline.push({
@@ -306,7 +308,7 @@ export const run = (options: Options): Effect.Effect<Outcome> =>
     // Crashed nodes not restarted by the schedule come back now, with their stores.
     for (const e of events) {
       if (e.kind === "crash" && !live.has(e.node) && e.node < options.nodes) {
-        yield* start(e.node, [anyLive()]).pipe(Effect.ignore)
+        yield* start(e.node, seedList()).pipe(Effect.ignore)
       }
     }
 
