@@ -37,20 +37,21 @@ export const make = Effect.gen(function*() {
   /** Where the current value of a key is read from, in a view. */
   const sourcesOf = (view: Membership.View, key: Uint8Array, forWrite: boolean) => {
     const replicas = Membership.replicaSet(view, config.replicas)
+    // Members, not live nodes: a read consults min(read quorum, members) copies, and fails
+    // when fewer are reachable.
+    const needed = Math.min(config.readQuorum, Membership.memberCount(view, membership.down)) - 1
     if (Option.isSome(view.incoming)) {
       const incoming = view.incoming.value
       if (Interval.inHalfOpen(Position.position(key), incoming.start, incoming.end)) {
-        // The giver of a hand-off is about to drop the range: never write back to it.
+        // The giver of a hand-off is about to drop the range: never write back to it. A range
+        // being repaired reads every replica, and at least the read quorum of them.
         return incoming.kind === "handoff"
           ? { sources: [incoming.from], needed: 1, all: true, repair: false }
-          : { sources: replicas, needed: Math.min(1, replicas.length), all: true, repair: true }
+          : { sources: replicas, needed: Math.max(Math.min(1, replicas.length), forWrite ? 0 : needed), all: true, repair: true }
       }
     }
     // A write only needs the previous value for its reply; this node's copy is the one it has.
     if (forWrite) return { sources: [], needed: 0, all: false, repair: true }
-    // Members, not live nodes: a read consults min(read quorum, members) copies, and fails
-    // when fewer are reachable.
-    const needed = Math.min(config.readQuorum, Membership.memberCount(view, membership.down)) - 1
     return { sources: replicas.slice(0, Math.max(needed, 0)), needed, all: false, repair: true }
   }
 
