@@ -65,10 +65,6 @@ export const current: Effect.Effect<Service> = Effect.map(
   (t) => t._tag === "Some" ? t.value : grpc
 )
 
-/** A transport error for a call that found no server at `target`, as a refused connection. */
-export const refused = (target: string): Errors.Unavailable =>
-  new Errors.Unavailable({ message: `${target} unavailable: connection refused`, unreachable: true })
-
 /**
  * The in-memory network, for the process at `self` ("host:port"): it listens there whatever
  * port its config names, and its calls come from there, so faults can tell who talks to whom.

@@ -291,11 +291,18 @@ export const callStream = <Res>(
   timeout: Duration.Input,
   invoke: (options: grpc.CallOptions) => grpc.ClientReadableStream<Res>
 ): Stream.Stream<Res, Errors.RpcError> =>
+  streamOf(target, () => invoke({ deadline: Date.now() + Duration.toMillis(Duration.fromInputUnsafe(timeout)) }))
+
+/**
+ * The items of a server-streaming call as a Stream, started by `start`; a status error becomes
+ * its `RpcError`, and the call is cancelled when the Stream ends early. Shared by the gRPC and
+ * memory transports, which differ only in how a deadline is kept.
+ */
+export const streamOf = <Res>(target: string, start: () => grpc.ClientReadableStream<Res>): Stream.Stream<Res, Errors.RpcError> =>
   Stream.callback<Res, Errors.RpcError>((queue) =>
     Effect.acquireRelease(
       Effect.sync(() => {
-        const deadline = Date.now() + Duration.toMillis(Duration.fromInputUnsafe(timeout))
-        const c = invoke({ deadline })
+        const c = start()
         c.on("data", (item: Res) => {
           Queue.offerUnsafe(queue, item)
         })

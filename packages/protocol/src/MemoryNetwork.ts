@@ -10,10 +10,10 @@
  *   calls in flight to or from a crashed process fail.
  */
 import * as grpc from "@grpc/grpc-js"
-import { Cause, Clock, Duration, Effect, Queue, type Scope, Stream } from "effect"
+import { Clock, Duration, Effect, type Scope, Stream } from "effect"
 import * as Address from "./Address.ts"
 import * as Errors from "./Errors.ts"
-import type * as Grpc from "./Grpc.ts"
+import * as Grpc from "./Grpc.ts"
 
 /**
  * What happens to one message from `from` to `to`: dropped (as in a partition: the caller
@@ -273,25 +273,7 @@ export const callStream = <Res>(
   timeout: Duration.Input,
   invoke: (options: grpc.CallOptions) => grpc.ClientReadableStream<Res>
 ): Stream.Stream<Res, Errors.RpcError> =>
-  Stream.callback<Res, Errors.RpcError>((queue) =>
-    Effect.acquireRelease(
-      Effect.sync(() => {
-        const c = invoke({})
-        c.on("data", (item: Res) => {
-          Queue.offerUnsafe(queue, item)
-        })
-        c.on("error", (error: grpc.ServiceError) => {
-          const answered = (error.metadata?.get(Errors.ORIGIN_KEY).length ?? 0) > 0
-          Queue.failCauseUnsafe(queue, Cause.fail(Errors.fromStatus(error.code, error.details, target, answered)))
-        })
-        c.on("end", () => {
-          Queue.endUnsafe(queue)
-        })
-        return c
-      }),
-      (c) => Effect.sync(() => c.cancel())
-    )
-  ).pipe(
+  Grpc.streamOf(target, () => invoke({})).pipe(
     Stream.interruptWhen(
       Effect.andThen(Effect.sleep(timeout), Effect.fail(new Errors.DeadlineExceeded({ message: `${target}: Deadline exceeded` })))
     )

@@ -89,7 +89,6 @@ export const run = (options: Options): Effect.Effect<Outcome> =>
     const random = Faults.prng(options.seed ^ 0x5bd1e995)
     const int = (n: number) => Math.floor(random() * n)
     yield* TestClock.setTime(EPOCH)
-    const now = () => Date.now() // not used for decisions; the Clock is TestClock inside nodes
 
     const cluster = yield* MemoryCluster.make(settings(vnodes))
     const network = cluster.network
@@ -355,7 +354,6 @@ export const run = (options: Options): Effect.Effect<Outcome> =>
     const bound = 0.5 * Math.log2(Math.max(2, positions)) + 1
     if (mean > bound) failures.push(`mean hops ${mean.toFixed(2)} over ½·log2 N + 1 = ${bound.toFixed(2)}`)
 
-    void now
     return {
       seed: options.seed,
       nodes: options.nodes,
