@@ -85,7 +85,7 @@ export const defaults: Settings = {
   stabilizeInterval: Duration.millis(500), // pointers repair within a second; a few small RPCs per period
   leaveTimeout: Duration.seconds(30), // a hand-off streams thousands of keys per second; 30 s covers large ranges
   fingers: true,
-  fixFingersInterval: Duration.seconds(1), // about log2 N lookups a round; stale fingers only cost hops
+  fixFingersInterval: Duration.seconds(1), // at most four lookups a round (the whole table up to ~16 nodes); stale fingers only cost hops
   replicas: 3, // survives two simultaneous crashes once fully replicated
   writeQuorum: 2, // an acknowledged write survives any one crash
   readQuorum: 1, // reads stay available with a single live copy

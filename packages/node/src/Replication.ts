@@ -157,13 +157,22 @@ export const make = Effect.gen(function*() {
           } members down); nothing was written`
         })
       }
-      const local = yield* store(storage.merge(entry))
-      const answers = yield* quorum(
-        replicas.map((member) => ({ member, call: peers.write(member.address, entry) })),
-        needed,
-        { all: false, counted: 1, what: "acknowledged", onFailure: signalMissed }
-      )
-      return newest([local.previous, ...answers.map((a) => a.value)])
+      let attempt = entry
+      for (let round = 0;; round++) {
+        const local = yield* store(storage.merge(attempt))
+        const answers = yield* quorum(
+          replicas.map((member) => ({ member, call: peers.write(member.address, attempt) })),
+          needed,
+          { all: false, counted: 1, what: "acknowledged", onFailure: signalMissed }
+        )
+        const previous = newest([local.previous, ...answers.map((a) => a.value)])
+        // A copy already held a greater version (one stamped elsewhere in the same millisecond,
+        // or by a clock ahead of ours), so this write would lose to a write acknowledged before
+        // it. Stamp it again above that version: a write acknowledged later wins.
+        if (Option.isNone(previous) || !newer(previous.value, Option.some(attempt)) || round >= 3) return previous
+        hlc.observe(previous.value.version.hlc)
+        attempt = { ...attempt, version: { hlc: hlc.next(), writer: attempt.version.writer } }
+      }
     })
 
   const read: Service["read"] = (key, sources, options) =>

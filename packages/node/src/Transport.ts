@@ -71,7 +71,17 @@ export const current: Effect.Effect<Service> = Effect.map(
  */
 export const memory = (network: MemoryNetwork.Network, self: string): Service => ({
   listen: () => network.listen(self),
-  connect: () => Effect.succeed({ client: (address) => network.client<Wire.PeerClient>(Proto.proto.peer.Peer.service, self, address) }),
+  connect: () =>
+    Effect.sync(() => {
+      const clients = new Map<string, Wire.PeerClient>()
+      return {
+        client: (address) => {
+          let client = clients.get(address)
+          if (!client) clients.set(address, client = network.client<Wire.PeerClient>(Proto.proto.peer.Peer.service, self, address))
+          return client
+        }
+      }
+    }),
   call: MemoryNetwork.call,
   callStream: MemoryNetwork.callStream
 })

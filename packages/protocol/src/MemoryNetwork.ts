@@ -10,7 +10,7 @@
  *   calls in flight to or from a crashed process fail.
  */
 import * as grpc from "@grpc/grpc-js"
-import { Clock, Duration, Effect, type Scope, Stream } from "effect"
+import { Clock, Duration, Effect, type Fiber, Scheduler, type Scope, Stream } from "effect"
 import * as Address from "./Address.ts"
 import * as Errors from "./Errors.ts"
 import * as Grpc from "./Grpc.ts"
@@ -67,6 +67,10 @@ export const make: Effect.Effect<Network> = Effect.gen(function*() {
   }
   const lateStatus = () => status(grpc.status.DEADLINE_EXCEEDED, "request arrived after its caller's deadline; not run")
   const run = <A>(effect: Effect.Effect<A>) => Effect.runForkWith(context)(effect)
+  // Deliveries without delay go through the scheduler's queue (TestClock's, under test, which
+  // waits for them before it moves time on), with no fiber of their own.
+  const dispatcher = (yield* Scheduler.Scheduler).makeDispatcher()
+  const soon = (f: () => void) => dispatcher.scheduleTask(f, 0)
   const servers = new Map<string, Map<string, Method>>()
   // Calls in flight, by the two processes they connect, so a crash can fail them.
   const inFlight = new Map<string, Set<(error: grpc.ServiceError) => void>>()
@@ -80,10 +84,37 @@ export const make: Effect.Effect<Network> = Effect.gen(function*() {
       for (const t of targets) inFlight.get(t)?.delete(fail)
     }
   }
+  // Deadlines of calls in flight, earliest first, served by one timer fiber on the Clock (a
+  // sleep per call made the clock's queue the largest cost of a big simulation).
+  const deadlines = new Heap()
+  let timer: { readonly at: number; readonly fiber: Fiber.Fiber<void> } | undefined
+  const arm = () => {
+    const first = deadlines.peek()
+    if (first === undefined || (timer && timer.at <= first.at)) return
+    timer?.fiber.interruptUnsafe()
+    const at = first.at
+    timer = {
+      at,
+      fiber: run(Effect.andThen(Effect.sleep(Math.max(0, at - clock.currentTimeMillisUnsafe())), Effect.sync(() => {
+        timer = undefined
+        const now = clock.currentTimeMillisUnsafe()
+        for (let e = deadlines.peek(); e !== undefined && e.at <= now; e = deadlines.peek()) {
+          deadlines.pop()
+          e.expire()
+        }
+        arm()
+      })))
+    }
+  }
+  const expireAt = (at: number, expire: () => void) => {
+    deadlines.push({ at, seq: 0, expire })
+    arm()
+  }
   // Every delivery is asynchronous, as over a socket: never before the sender's call returns.
   const after = (d: Decision, f: () => void) => {
     if (d.drop) return
-    run(Effect.andThen(d.delayMs <= 0 ? Effect.yieldNow : Effect.sleep(d.delayMs), Effect.sync(f)))
+    if (d.delayMs <= 0) soon(f)
+    else run(Effect.andThen(Effect.sleep(d.delayMs), Effect.sync(f)))
   }
 
   const network: Network = {
@@ -200,8 +231,16 @@ export const make: Effect.Effect<Network> = Effect.gen(function*() {
               finish(e)
             })
             const options = rest.find((x) => typeof x === "object" && x !== null && !(x instanceof grpc.Metadata))
+            const deadline = (options as grpc.CallOptions | undefined)?.deadline
+            if (typeof deadline === "number") {
+              expireAt(deadline, () => {
+                if (done) return
+                serverCancel?.()
+                finish(status(grpc.status.DEADLINE_EXCEEDED, "Deadline exceeded"))
+              })
+            }
             const decision = network.decide(from, target)
-            if (decision.refuse) run(Effect.andThen(Effect.yieldNow, Effect.sync(() => finish(refused()))))
+            if (decision.refuse) soon(() => finish(refused()))
             else after(decision, () => {
               if (done) return
               const method = servers.get(target)?.get(path)
@@ -244,9 +283,52 @@ export const make: Effect.Effect<Network> = Effect.gen(function*() {
   return network
 })
 
+/** A min-heap of deadlines: by time, then by order of arrival, so expiry is deterministic. */
+class Heap {
+  private readonly items: Array<{ readonly at: number; seq: number; readonly expire: () => void }> = []
+  private next = 0
+  peek() {
+    return this.items[0]
+  }
+  push(item: { readonly at: number; seq: number; readonly expire: () => void }) {
+    item.seq = this.next++
+    const a = this.items
+    a.push(item)
+    for (let i = a.length - 1; i > 0;) {
+      const p = (i - 1) >> 1
+      if (!this.less(a[i]!, a[p]!)) break
+      ;[a[i], a[p]] = [a[p]!, a[i]!]
+      i = p
+    }
+  }
+  pop() {
+    const a = this.items
+    const top = a[0]
+    const last = a.pop()
+    if (a.length > 0 && last !== undefined) {
+      a[0] = last
+      for (let i = 0;;) {
+        const l = 2 * i + 1
+        const r = l + 1
+        let m = i
+        if (l < a.length && this.less(a[l]!, a[m]!)) m = l
+        if (r < a.length && this.less(a[r]!, a[m]!)) m = r
+        if (m === i) break
+        ;[a[i], a[m]] = [a[m]!, a[i]!]
+        i = m
+      }
+    }
+    return top
+  }
+  private less(x: { readonly at: number; readonly seq: number }, y: { readonly at: number; readonly seq: number }) {
+    return x.at < y.at || (x.at === y.at && x.seq < y.seq)
+  }
+}
+
 /**
  * Runs one unary call over the memory network with a deadline on Effect's `Clock`, as
- * `Grpc.call` does over sockets. Interrupting it cancels the call.
+ * `Grpc.call` does over sockets; the network fails the call when its deadline passes.
+ * Interrupting it cancels the call.
  */
 export const call = <Res>(
   target: string,
@@ -260,12 +342,7 @@ export const call = <Res>(
       else resume(Effect.succeed(response))
     })
     return Effect.sync(() => c.cancel())
-  }).pipe(
-    Effect.timeoutOrElse({
-      duration: timeout,
-      orElse: () => Effect.fail(new Errors.DeadlineExceeded({ message: `${target}: Deadline exceeded` }))
-    })
-  ))
+  }))
 
 /** Runs one server-streaming call over the memory network, within `timeout` on Effect's `Clock`. */
 export const callStream = <Res>(

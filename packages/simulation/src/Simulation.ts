@@ -31,6 +31,8 @@ export interface Options {
   readonly moreDown?: boolean
   /** Workload operations per simulated second. @default 20 */
   readonly rate?: number
+  /** Print every attempt on this key, with its owners and copies, to stderr. */
+  readonly traceKey?: string
   /** The nodes' log level. @default "None" */
   readonly logLevel?: LogLevel.LogLevel
 }
@@ -57,15 +59,16 @@ const EPOCH = Date.UTC(2026, 0, 1)
 const REPLICAS = 3
 const KEY_NOT_PRESENT = "Key not present in database."
 
-/** Settings of every simulated node: the defaults with quick failure detection and repair. */
+/**
+ * Settings of every simulated node: the defaults (so failure detection takes their 2 s), with
+ * repair rounds more often than the default 5 s, so a run of seconds sees many of them.
+ */
 const settings = (vnodes: number): Partial<NodeConfig.Settings> => ({
   replicas: REPLICAS,
   writeQuorum: 2,
   readQuorum: 1,
   vnodes,
-  pingInterval: Duration.millis(250),
-  failureTimeout: Duration.seconds(1),
-  repairInterval: Duration.seconds(1),
+  repairInterval: Duration.seconds(2),
   leaveTimeout: Duration.seconds(20)
 })
 
@@ -121,8 +124,8 @@ export const run = (options: Options): Effect.Effect<Outcome> =>
         }
         return yield* Fiber.join(fiber)
       })
-    const start = (i: number, seeds: ReadonlyArray<number>) =>
-      driven(Effect.gen(function*() {
+    const boot = (i: number, seeds: ReadonlyArray<number>) =>
+      Effect.gen(function*() {
         const store = stores.get(i)
         const node = yield* cluster.start({
           name: name(i),
@@ -132,7 +135,8 @@ export const run = (options: Options): Effect.Effect<Outcome> =>
         live.set(i, node)
         stores.set(i, node.store)
         return node
-      }))
+      })
+    const start = (i: number, seeds: ReadonlyArray<number>) => driven(boot(i, seeds))
     /** A seed list, as an operator gives one: every node believed live. */
     const seedList = () => [...live.keys()].filter((i) => !crashed.has(MemoryCluster.addressOf(name(i))))
     const anyLive = () => {
@@ -143,12 +147,20 @@ export const run = (options: Options): Effect.Effect<Outcome> =>
     // --- the ring
     const heapBefore = process.memoryUsage().heapUsed
     yield* start(0, []).pipe(Effect.orDie)
-    for (let i = 1; i < options.nodes; i++) {
-      yield* start(i, [0]).pipe(Effect.orDie)
-      if (i % 8 === 0) yield* TestClock.adjust("500 millis")
+    // Joins run in waves, each as wide as half the ring so far: joins that meet are
+    // serialised by the owner they meet at, and the rest go on at once, as in a real rollout.
+    for (let next = 1; next < options.nodes;) {
+      const wave = Array.from({ length: Math.min(options.nodes - next, Math.max(1, Math.floor(next / 2))) }, (_, k) => next + k)
+      const seedsOf = wave.map(() => int(next))
+      next += wave.length
+      yield* driven(Effect.forEach(wave, (i, k) => boot(i, [seedsOf[k]!]), { concurrency: "unbounded", discard: true })).pipe(Effect.orDie)
     }
-    yield* TestClock.adjust("10 seconds")
+    const joinedAt = yield* Effect.clockWith((c) => Effect.succeed(c.currentTimeMillisUnsafe()))
+    // Time to fill finger tables and settle pointers: a few stabilization rounds.
+    yield* TestClock.adjust("2 seconds")
+    const builtAt = performance.now()
     const bytesPerNode = Math.max(0, Math.round((process.memoryUsage().heapUsed - heapBefore) / options.nodes))
+    if (process.env.SIM_PHASES) console.error(`built in ${Math.round(builtAt - wallStart)} ms, joins took ${joinedAt - EPOCH} simulated ms`)
 
     // --- the workload: one operation in flight per key, through a random live node
     const keys = Array.from({ length: keyCount }, (_, i) => `key-${i}`)
@@ -164,11 +176,27 @@ export const run = (options: Options): Effect.Effect<Outcome> =>
         for (;;) {
           const via = MemoryCluster.addressOf(name(anyLive()))
           const r = yield* Effect.result(cluster.query(via, query, "2 seconds"))
+          if (options.traceKey === key) yield* trace(key, query, via, r)
           if (Result.isSuccess(r)) return Option.some(r.success)
           const at = yield* Effect.clockWith((c) => Effect.succeed(c.currentTimeMillisUnsafe()))
           if (at >= deadline || r.failure._tag === "InvalidArgument") return Option.none<Wire.QueryResult__Output>()
           yield* Effect.sleep("100 millis")
         }
+      })
+    /** One line per attempt on the traced key, with who claims to own it and what each copy holds. */
+    const trace = (key: string, query: Wire.Query, via: string, r: Result.Result<Wire.QueryResult__Output, { readonly message: string }>) =>
+      Effect.gen(function*() {
+        const text = (b: Uint8Array | string | undefined | null) => b ? JSON.stringify(Buffer.from(b).toString()) : "-"
+        const at = (yield* Effect.clockWith((c) => Effect.succeed(c.currentTimeMillisUnsafe()))) - EPOCH
+        const answer = Result.isSuccess(r) ? (r.success.error ?? `ok ${text(r.success.value)}`) : r.failure.message
+        const state: Array<string> = []
+        for (const n of live.values()) {
+          const views = yield* Effect.forEach(n.node.vnodes, (m) => m.view)
+          if (views.some((v) => Membership.owns(v, Position.position(Buffer.from(key))))) state.push(`${n.address} owns it`)
+          const e = yield* Effect.orElseSucceed(n.store.lookup(Buffer.from(key)), () => Option.none())
+          if (Option.isSome(e)) state.push(`${n.address} holds ${text(e.value.value)} at ${e.value.version.hlc}/${e.value.version.writer.toString(16).padStart(16, "0").slice(0, 6)}`)
+        }
+        console.error(`[${at} ms] ${query.ty} ${key} ${text(query.value)} via ${via}: ${answer}\n  ${state.join("; ")}`)
       })
     const operate = Effect.gen(function*() {
       const key = keys[int(keys.length)]!
@@ -197,7 +225,10 @@ export const run = (options: Options): Effect.Effect<Outcome> =>
             else failed++
           })
         ),
-        Effect.ensuring(Effect.sync(() => busy.delete(key))),
+        // The client takes its time before it uses the key again, as one over a network does: a
+        // millisecond, the resolution of the clock and of versions. (Two writes through different
+        // coordinators in the same millisecond are ordered by writer ID, not by time.)
+        Effect.ensuring(Effect.andThen(Effect.sleep("1 millis"), Effect.sync(() => busy.delete(key)))),
         Effect.forkDetach
       )
     })
@@ -294,6 +325,8 @@ export const run = (options: Options): Effect.Effect<Outcome> =>
     }
     if (t < minutes * 60_000) yield* TestClock.adjust(Duration.millis(minutes * 60_000 - t))
 
+    const phase = (what: string) => process.env.SIM_PHASES ? Effect.sync(() => console.error(`${what} at ${Math.round(performance.now() - wallStart)} ms`)) : Effect.void
+    yield* phase("faults done")
     // --- heal, stop the load, settle
     side = undefined
     dropChance = 0
@@ -311,6 +344,7 @@ export const run = (options: Options): Effect.Effect<Outcome> =>
       }
     }
 
+    yield* phase("healed")
     const problems = (): Effect.Effect<ReadonlyArray<string>> => checkRing([...live.values()], keys, history)
     let settleMs = -1
     let last: ReadonlyArray<string> = []
@@ -324,6 +358,7 @@ export const run = (options: Options): Effect.Effect<Outcome> =>
     }
     if (settleMs < 0) failures.push(...last.slice(0, 5).map((p) => `not settled 120 s after the heal: ${p}`))
 
+    yield* phase("settled")
     // --- every key reads back through the routing
     let lostWrites = 0
     let resurrected = 0
@@ -347,6 +382,7 @@ export const run = (options: Options): Effect.Effect<Outcome> =>
       }
     }
 
+    yield* phase("read back")
     // --- hops
     const hops = yield* measureHops(network, [...live.values()], random, 64)
     const mean = hops.reduce((a, b) => a + b, 0) / Math.max(1, hops.length)
@@ -368,7 +404,7 @@ export const run = (options: Options): Effect.Effect<Outcome> =>
       events,
       bytesPerNode
     } satisfies Outcome
-  })).pipe(Random.withSeed(options.seed), Effect.provideService(References.MinimumLogLevel, options.logLevel ?? "None"))
+  })).pipe(Random.withSeed(options.seed), Effect.provideService(References.MinimumLogLevel, options.logLevel ?? "None"), Effect.provideService(References.TracerEnabled, false))
 
 /**
  * What keeps the ring from being settled: pointers that disagree with the ring of live

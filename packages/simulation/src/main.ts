@@ -1,12 +1,16 @@
 /**
  * `npm run sim -- --nodes N --seeds K [--seed S] [--faults crash,partition,drop,delay,churn]
- * [--vnodes V] [--minutes M]`: runs the simulator over seeds 1..K (or the one seed S), prints one
- * line per failing seed with its seed and shrunk event trace, and a JSON summary last. Exits 1
- * when a seed failed, so a failing seed replays with `--seed S`.
+ * [--vnodes V] [--minutes M] [--jobs J]`: runs the simulator over seeds 1..K (or the one seed S),
+ * prints one line per failing seed with its seed and shrunk event trace, and a JSON summary
+ * last. Exits 1 when a seed failed, so a failing seed replays with `--seed S`. Seeds run in J
+ * child processes at once (default: one per core); `--plan` and `--outcomes` are what a child
+ * is given.
  */
+import * as os from "node:os"
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
+import * as Band from "./Band.ts"
 import * as Faults from "./Faults.ts"
 import * as Runner from "./Runner.ts"
 
@@ -24,6 +28,21 @@ const flags = {
     Flag.withDescription("What the simulated nodes log, to stderr (default none)"),
     Flag.withDefault("none" as const)
   ),
+  band: Flag.Boolean("band").pipe(
+    Flag.withDescription(`Run the fast band that CI runs: ${Band.SIZE} seeds of 8 to 32 nodes, every fault, ${Band.MINUTES} minutes each`),
+    Flag.withDefault(false)
+  ),
+  traceKey: Flag.String("trace-key").pipe(
+    Flag.withDescription("Print every operation on this key (e.g. key-48), with its owners and copies, to stderr"),
+    Flag.optional
+  ),
+  jobs: Flag.Int("jobs").pipe(
+    Flag.withDescription("Seeds run at once, each in its own process (default: one per core)"),
+    Flag.withDefault(os.availableParallelism())
+  ),
+  shrink: Flag.Int("shrink").pipe(Flag.withDescription("Reruns spent shrinking a failing seed's schedule (default 8)"), Flag.withDefault(8)),
+  plan: Flag.String("plan").pipe(Flag.withDescription("Run these seeds, as seed:nodes,... (what a job is given)"), Flag.optional),
+  outcomes: Flag.Boolean("outcomes").pipe(Flag.withDescription("Print one JSON line per seed, not a summary (what a job prints)"), Flag.withDefault(false)),
   moreDown: Flag.Boolean("more-down").pipe(
     Flag.withDescription("Allow more than replicas - 1 nodes down at once (then losses are expected)"),
     Flag.withDefault(false)
@@ -31,6 +50,19 @@ const flags = {
 }
 
 const usage = (message: string) => Effect.fail(new Error(message))
+
+/** The JSON summary's fields, rounded for reading. */
+const summarized = (summary: Runner.Summary) => ({
+  seedsRun: summary.seedsRun,
+  seedsFailed: summary.seedsFailed,
+  lostWrites: summary.lostWrites,
+  resurrectedDeletes: summary.resurrectedDeletes,
+  meanHops: Number(summary.meanHops.toFixed(2)),
+  maxHops: summary.maxHops,
+  settleSeconds: { mean: Number(summary.settleSeconds.mean.toFixed(1)), max: summary.settleSeconds.max },
+  bytesPerNode: summary.bytesPerNode,
+  wallSeconds: Number((summary.wallMs / 1000).toFixed(1))
+})
 
 const levels = { none: "None", error: "Error", warning: "Warn", info: "Info", debug: "Debug" } as const
 
@@ -41,31 +73,48 @@ const sim = Command.make("sim", flags, (f) =>
     if (bad.length > 0) return yield* usage(`--faults: unknown kind ${bad.join(", ")}; kinds are ${Faults.KINDS.join(", ")}`)
     if (f.nodes < 1) return yield* usage(`--nodes must be at least 1, got ${f.nodes}`)
     if (f.seeds < 1) return yield* usage(`--seeds must be at least 1, got ${f.seeds}`)
+    if (f.jobs < 1) return yield* usage(`--jobs must be at least 1, got ${f.jobs}`)
     const minutes = Number(f.minutes)
     if (!(minutes > 0)) return yield* usage(`--minutes must be a positive number, got ${JSON.stringify(f.minutes)}`)
-    const seeds = Option.isSome(f.seed) ? [f.seed.value] : Array.from({ length: f.seeds }, (_, i) => i + 1)
-    const summary = yield* Runner.runAll(
-      seeds,
-      { kinds: kinds as ReadonlyArray<Faults.Kind>, vnodes: f.vnodes, minutes, moreDown: f.moreDown, logLevel: levels[f.logLevel] },
-      () => f.nodes,
-      (failed) =>
+    const shared = {
+      kinds: kinds as ReadonlyArray<Faults.Kind>,
+      vnodes: f.vnodes,
+      minutes,
+      moreDown: f.moreDown,
+      logLevel: levels[f.logLevel],
+      ...(Option.isSome(f.traceKey) ? { traceKey: f.traceKey.value } : {})
+    }
+    if (Option.isSome(f.plan)) {
+      // A job: run the seeds given, and print each result as one JSON line.
+      const plan = f.plan.value.split(",").map((entry) => entry.split(":").map(Number))
+      if (plan.some(([s, n]) => !Number.isInteger(s) || !Number.isInteger(n) || n! < 1)) {
+        return yield* usage(`--plan: expected seed:nodes,..., got ${JSON.stringify(f.plan.value)}`)
+      }
+      for (const [s, n] of plan) {
+        const result = yield* Runner.seed({ ...shared, seed: s!, nodes: n! }, f.shrink)
+        if (f.outcomes) yield* Console.log(JSON.stringify(result))
+        if (result.failed) process.exitCode = 1
+      }
+      return
+    }
+    if (f.band) {
+      const summary = yield* Runner.runJobs(Band.seeds(), Band.options, Band.nodesOf, f.jobs, (failed) =>
         Console.log(
-          `FAILED seed ${failed.seed} (${failed.nodes} nodes): ${failed.failures.slice(0, 3).join("; ")}\n  trace: ${failed.trace.join("\n         ")}\n  replay: npm run sim -- --nodes ${failed.nodes} --seed ${failed.seed} --faults ${f.faults}${f.vnodes > 1 ? ` --vnodes ${f.vnodes}` : ""}`
-        )
-    )
-    yield* Console.log(JSON.stringify({
-      seedsRun: summary.seedsRun,
-      seedsFailed: summary.seedsFailed,
-      lostWrites: summary.lostWrites,
-      resurrectedDeletes: summary.resurrectedDeletes,
-      meanHops: Number(summary.meanHops.toFixed(2)),
-      maxHops: summary.maxHops,
-      settleSeconds: { mean: Number(summary.settleSeconds.mean.toFixed(1)), max: summary.settleSeconds.max },
-      bytesPerNode: summary.bytesPerNode,
-      wallSeconds: Number((summary.wallMs / 1000).toFixed(1)),
-      nodes: f.nodes,
-      vnodes: f.vnodes
-    }))
+          `FAILED seed ${failed.seed} (${failed.nodes} nodes): ${failed.failures.slice(0, 3).join("; ")}\n  trace: ${failed.trace.join("\n         ")}\n  replay: npm run sim -- --nodes ${failed.nodes} --seed ${failed.seed} --minutes ${Band.MINUTES}`
+        ), f.shrink)
+      yield* Console.log(JSON.stringify({ band: true, ...summarized(summary), jobs: f.jobs }))
+      if (summary.seedsFailed > 0) process.exitCode = 1
+      return
+    }
+    const seeds = Option.isSome(f.seed) ? [f.seed.value] : Array.from({ length: f.seeds }, (_, i) => i + 1)
+    const onFailed = (failed: Runner.Failed) =>
+      Console.log(
+        `FAILED seed ${failed.seed} (${failed.nodes} nodes): ${failed.failures.slice(0, 3).join("; ")}\n  trace: ${failed.trace.join("\n         ")}\n  replay: npm run sim -- --nodes ${failed.nodes} --seed ${failed.seed} --faults ${f.faults} --minutes ${f.minutes}${f.vnodes > 1 ? ` --vnodes ${f.vnodes}` : ""}${f.moreDown ? " --more-down" : ""}`
+      )
+    const summary = f.jobs > 1 && seeds.length > 1
+      ? yield* Runner.runJobs(seeds, shared, () => f.nodes, f.jobs, onFailed, f.shrink)
+      : yield* Runner.runAll(seeds, shared, () => f.nodes, onFailed, f.shrink)
+    yield* Console.log(JSON.stringify({ ...summarized(summary), nodes: f.nodes, vnodes: f.vnodes, jobs: Math.min(f.jobs, seeds.length) }))
     if (summary.seedsFailed > 0) process.exitCode = 1
   })).pipe(Command.withDescription("Run the deterministic simulator of Crusty Ring"))
 

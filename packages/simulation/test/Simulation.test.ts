@@ -3,9 +3,10 @@
  * small rings, and the seeds of bugs it found, kept as regression tests. Any failing seed fails
  * the test and names itself, with the command that replays it.
  */
+import { NodeServices } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { Faults, Runner } from "../src/index.ts"
+import { Band, Faults, Runner } from "../src/index.ts"
 
 /**
  * Runs that once failed, with what they found; each must pass now. The shrunk schedule is kept
@@ -32,21 +33,31 @@ const REGRESSIONS: ReadonlyArray<{
   }
 ]
 
-/** Seeds 101-124 on 8, 16 or 24 nodes: about half a minute. */
-const BAND = { seeds: Array.from({ length: 24 }, (_, i) => 101 + i), nodes: (seed: number) => 8 + (seed % 3) * 8, minutes: 0.25 }
+/** The first seeds of the fast band (`npm run sim:band` runs all of it in CI): about 20 seconds. */
+const BAND = Band.seeds(16)
 
 const report = (summary: Runner.Summary) =>
   summary.failed.map((f) =>
-    `seed ${f.seed} (${f.nodes} nodes): ${f.failures.slice(0, 3).join("; ")}\n  trace: ${f.trace.join(" | ")}\n  replay: npm run sim -- --nodes ${f.nodes} --seed ${f.seed}`
+    `seed ${f.seed} (${f.nodes} nodes): ${f.failures.slice(0, 3).join("; ")}\n  trace: ${f.trace.join(" | ")}\n  replay: npm run sim -- --nodes ${f.nodes} --seed ${f.seed} --minutes ${Band.MINUTES}`
   )
 
 describe("simulation", () => {
-  it.live(`fast band: ${BAND.seeds.length} seeds of 8 to 24 nodes with every fault`, () =>
+  it.live(`fast band: the first ${BAND.length} of its ${Band.SIZE} seeds, 8 to 32 nodes with every fault`, () =>
     Effect.gen(function*() {
-      const summary = yield* Runner.runAll(BAND.seeds, { kinds: Faults.KINDS, minutes: BAND.minutes }, BAND.nodes, () => Effect.void, 0)
+      const summary = yield* Runner.runAll(BAND, Band.options, Band.nodesOf, () => Effect.void, 0)
       console.log(`[simulation] ${JSON.stringify({ ...summary, failed: summary.failed.map((f) => f.seed) })}`)
       expect(report(summary)).toEqual([])
-      expect(summary.seedsRun).toBe(BAND.seeds.length)
+      expect(summary.seedsRun).toBe(BAND.length)
+    }), 240_000)
+
+  it.live("seeds shared out over two simulator processes give the outcomes one process gives", () =>
+    Effect.gen(function*() {
+      // Two seeds of the band on 8 nodes.
+      const seeds = [1004, 1008]
+      const strip = (s: Runner.Summary) => ({ ...s, wallMs: 0, bytesPerNode: 0 })
+      const alone = yield* Runner.runAll(seeds, Band.options, Band.nodesOf, () => Effect.void, 0)
+      const shared = yield* Runner.runJobs(seeds, Band.options, Band.nodesOf, 2, () => Effect.void, 0).pipe(Effect.provide(NodeServices.layer))
+      expect(strip(shared)).toEqual(strip(alone))
     }), 240_000)
 
   for (const r of REGRESSIONS) {

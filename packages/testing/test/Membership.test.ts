@@ -420,10 +420,10 @@ describe("membership", () => {
 
       // The writer: 4 fibers take op numbers from a shared counter. Even ops write a new key,
       // odd ones overwrite an early key (each at most once), so no two writes race on a key. It
-      // starts with the joins and keeps writing until they have all returned: 5,000 ops at least,
+      // starts with the joins and keeps writing until they have all returned: 2,000 ops at least,
       // 10,000 at most (writes into a range being handed off slow the hand-off down, and with it
       // the joins queued behind it; see the join hand-off test).
-      const MIN_OPS = 5000
+      const MIN_OPS = 2000
       const MAX_OPS = 10_000
       const next = yield* Ref.make(0)
       const joinsDone = yield* Ref.make(false)

@@ -5,7 +5,7 @@
  * finds a stale copy repairs it.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Membership, type NodeConfig } from "@crustyring/node"
+import { Membership, type NodeConfig, Version } from "@crustyring/node"
 import { MemoryNetwork } from "@crustyring/protocol"
 import { Position, Ring } from "@crustyring/ring"
 import { Duration, Effect, Exit, Fiber, Option, Scope } from "effect"
@@ -70,6 +70,29 @@ describe("Replication", () => {
         expect(yield* held(outsider, key)).toEqual(Option.none())
       }))
   }
+
+  it.effect("a write whose replicas already hold a greater version (same millisecond, greater writer) is stamped again above it, and wins", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(Date.UTC(2026, 0, 1))
+      const h = yield* harness({ replicas: 3, writeQuorum: 3 })
+      const nodes = yield* startRing(h, 3)
+      const key = "tie"
+      const [owner, first] = replicaSet(nodes, key)
+      // A write coordinated elsewhere in this millisecond, by a writer with a greater ID, as a
+      // side of a partition would make it: it reached one replica only.
+      const now = yield* Effect.clockWith((c) => Effect.succeed(c.currentTimeMillisUnsafe()))
+      const elsewhere = { hlc: Version.fromMillis(now) + 5n, writer: 2n ** 64n - 1n }
+      yield* first!.store.merge({ key: bytes(key), value: bytes("old"), version: elsewhere })
+      const result = yield* h.query(owner!.address, { ty: "Set", key: bytes(key), value: bytes("new") })
+      expect(result.error).toBeUndefined()
+      expect(text(result.value)).toBe("old")
+      yield* flush
+      for (const n of replicaSet(nodes, key)) {
+        expect(yield* held(n, key), n.address).toEqual(Option.some("new"))
+        const entry = Option.getOrThrow(yield* n.store.lookup(bytes(key)))
+        expect(Version.compare(entry.version, elsewhere), n.address).toBe(1)
+      }
+    }))
 
   it.effect("a node whose replicas are all down answers UNAVAILABLE \"quorum not reached\" and writes nothing", () =>
     Effect.gen(function*() {
