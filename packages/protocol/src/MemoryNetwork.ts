@@ -14,6 +14,7 @@ import { Clock, Duration, Effect, type Fiber, Scheduler, type Scope, Stream } fr
 import * as Address from "./Address.ts"
 import * as Errors from "./Errors.ts"
 import * as Grpc from "./Grpc.ts"
+import { TimeHeap } from "./TimeHeap.ts"
 
 /**
  * What happens to one message from `from` to `to`: dropped (as in a partition: the caller
@@ -86,7 +87,7 @@ export const make: Effect.Effect<Network> = Effect.gen(function*() {
   }
   // Deadlines of calls in flight, earliest first, served by one timer fiber on the Clock (a
   // sleep per call made the clock's queue the largest cost of a big simulation).
-  const deadlines = new Heap()
+  const deadlines = new TimeHeap<{ readonly at: number; seq: number; readonly expire: () => void }>()
   let timer: { readonly at: number; readonly fiber: Fiber.Fiber<void> } | undefined
   const arm = () => {
     const first = deadlines.peek()
@@ -282,48 +283,6 @@ export const make: Effect.Effect<Network> = Effect.gen(function*() {
   }
   return network
 })
-
-/** A min-heap of deadlines: by time, then by order of arrival, so expiry is deterministic. */
-class Heap {
-  private readonly items: Array<{ readonly at: number; seq: number; readonly expire: () => void }> = []
-  private next = 0
-  peek() {
-    return this.items[0]
-  }
-  push(item: { readonly at: number; seq: number; readonly expire: () => void }) {
-    item.seq = this.next++
-    const a = this.items
-    a.push(item)
-    for (let i = a.length - 1; i > 0;) {
-      const p = (i - 1) >> 1
-      if (!this.less(a[i]!, a[p]!)) break
-      ;[a[i], a[p]] = [a[p]!, a[i]!]
-      i = p
-    }
-  }
-  pop() {
-    const a = this.items
-    const top = a[0]
-    const last = a.pop()
-    if (a.length > 0 && last !== undefined) {
-      a[0] = last
-      for (let i = 0;;) {
-        const l = 2 * i + 1
-        const r = l + 1
-        let m = i
-        if (l < a.length && this.less(a[l]!, a[m]!)) m = l
-        if (r < a.length && this.less(a[r]!, a[m]!)) m = r
-        if (m === i) break
-        ;[a[i], a[m]] = [a[m]!, a[i]!]
-        i = m
-      }
-    }
-    return top
-  }
-  private less(x: { readonly at: number; readonly seq: number }, y: { readonly at: number; readonly seq: number }) {
-    return x.at < y.at || (x.at === y.at && x.seq < y.seq)
-  }
-}
 
 /**
  * Runs one unary call over the memory network with a deadline on Effect's `Clock`, as

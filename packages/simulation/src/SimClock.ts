@@ -1,64 +1,23 @@
 /**
  * The simulator's clock: Effect's `TestClock` contract (`TestClock.adjust` and `setTime` work
  * on it), made for rings of a thousand nodes. Like `TestClock`, it moves time only when told,
- * wakes sleepers in time order, and waits after each wake until the woken fiber and every task
+ * wakes sleepers in time order (equal times in the order they slept), and waits after each wake until the woken fiber and every task
  * it set off have suspended, so a run is the same every time. Unlike it, sleepers wait in a
  * binary heap (cancelled ones are dropped lazily), and a wake carries no watchdog timer: in a
  * profile of a 256-node run, `TestClock`'s sorted-array insert and removal and the live
  * timer it arms per wake were a third of the time spent per wake. It prints no warnings, and a
  * fiber that never suspends stops the clock.
  */
+import { TimeHeap } from "@crustyring/protocol"
 import { Clock, Context, Duration, Effect, Layer, Scheduler, Semaphore } from "effect"
 import type { TestClock } from "effect/testing"
 
 interface Sleeper {
   readonly at: number
-  readonly seq: number
+  seq: number
   readonly wake: () => void
   cancelled: boolean
 }
-
-/** Sleepers, earliest first; equal times wake in the order they went to sleep. */
-class Sleepers {
-  private readonly items: Array<Sleeper> = []
-  get size() {
-    return this.items.length
-  }
-  peek(): Sleeper | undefined {
-    return this.items[0]
-  }
-  push(item: Sleeper) {
-    const a = this.items
-    a.push(item)
-    for (let i = a.length - 1; i > 0;) {
-      const p = (i - 1) >> 1
-      if (!before(a[i]!, a[p]!)) break
-      ;[a[i], a[p]] = [a[p]!, a[i]!]
-      i = p
-    }
-  }
-  pop(): Sleeper | undefined {
-    const a = this.items
-    const top = a[0]
-    const last = a.pop()
-    if (a.length > 0 && last !== undefined) {
-      a[0] = last
-      for (let i = 0;;) {
-        const l = 2 * i + 1
-        const r = l + 1
-        let m = i
-        if (l < a.length && before(a[l]!, a[m]!)) m = l
-        if (r < a.length && before(a[r]!, a[m]!)) m = r
-        if (m === i) break
-        ;[a[i], a[m]] = [a[m]!, a[i]!]
-        i = m
-      }
-    }
-    return top
-  }
-}
-
-const before = (x: Sleeper, y: Sleeper) => x.at < y.at || (x.at === y.at && x.seq < y.seq)
 
 /** Tasks set off by one wake, counted so the clock can wait for them. */
 interface Tracker {
@@ -72,8 +31,7 @@ const NANOS_PER_MILLI = 1_000_000n
 export const make: Effect.Effect<readonly [TestClock.TestClock, Scheduler.Scheduler]> = Effect.gen(function*() {
   const parent = yield* Scheduler.Scheduler
   const runLock = yield* Semaphore.make(1)
-  const sleepers = new Sleepers()
-  let seq = 0
+  const sleepers = new TimeHeap<Sleeper>()
   let now = 0
   let monotonic = 0n
 
@@ -114,7 +72,7 @@ export const make: Effect.Effect<readonly [TestClock.TestClock, Scheduler.Schedu
     Effect.callback<void>((resume) => {
       const at = now + Duration.toMillis(duration)
       if (!(at > now)) return resume(Effect.void)
-      const sleeper: Sleeper = { at, seq: seq++, wake: () => resume(Effect.void), cancelled: false }
+      const sleeper: Sleeper = { at, seq: 0, wake: () => resume(Effect.void), cancelled: false }
       sleepers.push(sleeper)
       return Effect.sync(() => {
         sleeper.cancelled = true
