@@ -7,11 +7,12 @@
  * usage; 2 cluster unreachable or out of time.
  */
 import { ClientError, DhtClient, Display, RingStatus } from "@crustyring/client"
-import { Address } from "@crustyring/protocol"
+import { Address, Tls } from "@crustyring/protocol"
 import { Config, Console, Effect, Option, Queue, Stream } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import * as readline from "node:readline"
 import { UserError } from "./Main.ts"
+import * as Security from "./Security.ts"
 
 const flags = {
   registry: Flag.String("registry").pipe(
@@ -27,6 +28,11 @@ const flags = {
       "Deadline of each request in milliseconds, retries on other nodes included (default 10000); one attempt waits at most 5000"
     ),
     Flag.withDefault(10_000)
+  ),
+  certsDir: Security.certsDir,
+  user: Flag.String("user").pipe(
+    Flag.withDescription("With --certs-dir: present DIR/client.NAME.crt and its key (none: TLS with no certificate, for --client-auth none)"),
+    Flag.optional
   ),
   json: Flag.Boolean("json").pipe(
     Flag.withDescription("With `ring` or `remove`: print the result as JSON"),
@@ -227,6 +233,7 @@ const once = (client: DhtClient.Service, cmd: Parsed, json: boolean) =>
       RemoveRefused: (e) => Effect.fail(new UserError({ message: oneLine(e.message), exitCode: 1 })),
       NotAMember: (e) => Effect.fail(new UserError({ message: e.message, exitCode: 1 })),
       InvalidRequest: (e) => Effect.fail(new UserError({ message: `rejected: ${e.message}`, exitCode: exitCodeOf(e) })),
+      AccessDenied: (e) => Effect.fail(new UserError({ message: `access denied: ${e.message}`, exitCode: 1 })),
       Unavailable: (e) => Effect.fail(new UserError({ message: `cluster unavailable: ${e.message}`, exitCode: exitCodeOf(e) })),
       Timeout: (e) => Effect.fail(new UserError({ message: `timed out: ${e.message}`, exitCode: exitCodeOf(e) }))
     })
@@ -319,6 +326,14 @@ export const command = Command.make("dht-client", flags, (f) =>
           Option.isSome(f.registry) ? f.registry.value : yield* Config.String("DHT_REGISTRY").pipe(Config.withDefault("127.0.0.1:50000"))
         )
       }
+    if (Option.isSome(f.user) && Option.isNone(f.certsDir)) return yield* new UserError({ message: "--user needs --certs-dir" })
+    // One-shot commands print nothing but their result; the prompt warns about plaintext.
+    const security = yield* Security.make(
+      f.certsDir,
+      Option.match(f.user, { onNone: () => "ca-only" as const, onSome: (client) => ({ client }) }),
+      "certificate",
+      f.words.length === 0
+    )
     return yield* Effect.scoped(Effect.gen(function*() {
       const client = yield* DhtClient.make(target, {
         deadline: `${f.timeout} millis`,
@@ -326,5 +341,5 @@ export const command = Command.make("dht-client", flags, (f) =>
       })
       if (f.words.length === 0) return yield* prompt(client)
       return yield* once(client, parse(f.words), f.json)
-    }))
+    })).pipe(Effect.provideService(Tls.Security, security))
   })).pipe(Command.withDescription("Query a Crusty Ring cluster: run one command, or open a prompt when none is given."))

@@ -17,9 +17,23 @@ export class UserError extends Schema.TaggedError<UserError>()("UserError", {
 /** Marks an exit code on the process once the program ends. */
 let exitCode = 0
 
+/**
+ * Drops Node's DEP0123 warning, which grpc-js sets off on every TLS connection to an IP
+ * address (it passes the IP as the TLS server name; the certificate's IP SAN is still checked).
+ */
+const silenceIpServerNameWarning = () => {
+  const emit = process.emitWarning.bind(process) as (...args: Array<unknown>) => void
+  process.emitWarning = ((warning: unknown, ...rest: Array<unknown>) => {
+    const code = typeof rest[0] === "object" && rest[0] !== null ? (rest[0] as { code?: string }).code : rest[1]
+    if (code === "DEP0123") return
+    emit(warning, ...rest)
+  }) as typeof process.emitWarning
+}
+
 /** Runs a CLI program until it ends or the process gets SIGINT/SIGTERM. */
 export const run = <E>(program: Effect.Effect<void, E, NodeServices.NodeServices>): void => {
   Grpc.silenceLibraryLogs()
+  silenceIpServerNameWarning()
   program.pipe(
     Effect.catch((e: unknown) =>
       Effect.gen(function*() {

@@ -2,12 +2,13 @@
  * `dht`: runs one node until SIGINT or SIGTERM. It joins through a registry (`--registry`),
  * through any live node (`--join`), or starts a new ring with neither.
  */
-import { Address } from "@crustyring/protocol"
+import { Address, Tls } from "@crustyring/protocol"
 import { Bootstrap, DurableStorage, Node, NodeConfig, Remembered, Storage } from "@crustyring/node"
 import { Config, Duration, Effect, Layer, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import * as Durations from "./Durations.ts"
 import { UserError } from "./Main.ts"
+import * as Security from "./Security.ts"
 
 const addressFlag = (name: string, description: string, env: string) =>
   Flag.String(name).pipe(
@@ -78,6 +79,7 @@ const flags = {
     Flag.withDefault(NodeConfig.defaults.repairRate)
   ),
   tombstoneGrace: Durations.flag("tombstone-grace", "How long deletes are remembered so every replica learns them (default 1h)"),
+  maxClockSkew: Durations.flag("max-clock-skew", "Refuse copies from peers whose version is this far ahead of this node's clock (default 1m)"),
   dataDir: Flag.String("data-dir").pipe(
     Flag.withDescription("Keep data on disk in this directory, across crashes and restarts (default: in memory only; env DHT_DATA_DIR)"),
     Flag.withFallbackConfig(Config.String("DHT_DATA_DIR")),
@@ -89,6 +91,8 @@ const flags = {
     ),
     Flag.withDefault("sync" as const)
   ),
+  certsDir: Security.certsDir,
+  clientAuth: Security.clientAuth,
   forceId: Flag.Boolean("force-id").pipe(
     Flag.withDescription("With --data-dir: take over a data directory that belongs to another node address"),
     Flag.withDefault(false)
@@ -146,7 +150,8 @@ export const command = Command.make("dht", flags, (f) =>
         : yield* duration("dead-after", f.deadAfter, NodeConfig.defaults.deadAfter),
       repairInterval: yield* duration("repair-interval", f.repairInterval, NodeConfig.defaults.repairInterval),
       repairRate: f.repairRate,
-      tombstoneGrace: yield* duration("tombstone-grace", f.tombstoneGrace, NodeConfig.defaults.tombstoneGrace)
+      tombstoneGrace: yield* duration("tombstone-grace", f.tombstoneGrace, NodeConfig.defaults.tombstoneGrace),
+      maxClockSkew: yield* duration("max-clock-skew", f.maxClockSkew, NodeConfig.defaults.maxClockSkew)
     }
     const invalid = NodeConfig.validate(settings)
     if (invalid !== undefined) return yield* new UserError({ message: flagNames(invalid) })
@@ -180,8 +185,10 @@ export const command = Command.make("dht", flags, (f) =>
         remembered
       ))
     )
-    yield* Effect.logInfo(`starting node on ${f.host}:${port}`)
+    const security = yield* Security.make(f.certsDir, "node", f.clientAuth)
+    yield* Effect.logInfo(`starting node on ${f.host}:${port}${security._tag === "Tls" ? " (TLS)" : ""}`)
     return yield* Layer.launch(node).pipe(
+      Effect.provideService(Tls.Security, security),
       Effect.catchTags({
         StartError: (e) => Effect.fail(new UserError({ message: e.message })),
         DataDirError: (e) => Effect.fail(new UserError({ message: e.message }))

@@ -2,11 +2,13 @@
  * `dht-registry`: runs the optional registry until SIGINT or SIGTERM. It pings every node in its
  * book and drops the ones that stop answering.
  */
+import { Tls } from "@crustyring/protocol"
 import { Registry, RegistryServer } from "@crustyring/registry"
 import { Config, Duration, Effect, Layer } from "effect"
 import { Command, Flag } from "effect/cli"
 import * as Durations from "./Durations.ts"
 import { UserError } from "./Main.ts"
+import * as Security from "./Security.ts"
 
 const flags = {
   port: Flag.Int("port").pipe(
@@ -19,6 +21,8 @@ const flags = {
     Flag.withFallbackConfig(Config.String("DHT_REGISTRY_HOST")),
     Flag.withDefault("0.0.0.0")
   ),
+  certsDir: Security.certsDir,
+  clientAuth: Security.clientAuth,
   healthInterval: Durations.flag("health-interval", "Ping every registered node this often; also each ping's deadline (default 1s)"),
   failureTimeout: Durations.flag("failure-timeout", "Drop a node that has answered no ping for this long (default 3s)")
 }
@@ -30,7 +34,9 @@ export const command = Command.make("dht-registry", flags, (f) =>
     const healthInterval = yield* Durations.orElse("health-interval", f.healthInterval, Duration.fromInputUnsafe(Registry.defaults.healthInterval))
     const failureTimeout = yield* Durations.orElse("failure-timeout", f.failureTimeout, Duration.fromInputUnsafe(Registry.defaults.failureTimeout))
     const registry = Registry.layerWith({ healthInterval, failureTimeout })
+    const security = yield* Security.make(f.certsDir, "node", f.clientAuth)
     return yield* Layer.launch(RegistryServer.layer({ host: f.host, port: f.port }).pipe(Layer.provide(registry))).pipe(
+      Effect.provideService(Tls.Security, security),
       Effect.catchTag("Unavailable", (e) => Effect.fail(new UserError({ message: e.message })))
     )
   })).pipe(

@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url"
 import { Data, Duration, Effect, type Scope } from "effect"
 
 /** The three binaries of the cli package. */
-export type BinName = "dht" | "dht-registry" | "dht-client"
+export type BinName = "dht" | "dht-registry" | "dht-client" | "dht-certs"
 
 /** A child process did not behave as a test expected (deadline passed, died early, ...). */
 export class ProcessError extends Data.TaggedError("ProcessError")<{ readonly message: string }> {}

@@ -33,14 +33,25 @@ export class Timeout extends Schema.TaggedError<Timeout>()("Timeout", {
   message: Schema.String
 }) {}
 
+/**
+ * The cluster would not let this client in: no certificate, one it does not trust, or one that
+ * may not make the call (gRPC UNAUTHENTICATED or PERMISSION_DENIED). Not retried.
+ */
+export class AccessDenied extends Schema.TaggedError<AccessDenied>()("AccessDenied", {
+  message: Schema.String
+}) {}
+
 /** Every error a client call can end with. */
-export type ClientError = KeyNotFound | InvalidRequest | Unavailable | Timeout
+export type ClientError = KeyNotFound | InvalidRequest | AccessDenied | Unavailable | Timeout
 
 /** The client error for a wire error, as is (the client itself adds the request to the message). */
-export const fromRpc = (e: Errors.RpcError): InvalidRequest | Unavailable | Timeout => {
+export const fromRpc = (e: Errors.RpcError): InvalidRequest | AccessDenied | Unavailable | Timeout => {
   switch (e._tag) {
     case "InvalidArgument":
       return new InvalidRequest({ message: e.message })
+    case "Unauthenticated":
+    case "PermissionDenied":
+      return new AccessDenied({ message: e.message })
     case "DeadlineExceeded":
       return new Timeout({ message: e.message })
     default:

@@ -8,7 +8,8 @@
  * be detected and its range taken over by its replicas. For operators, `ring` walks the ring
  * and `remove` makes every node forget a member lost for good.
  */
-import { Address, Errors, Grpc, Proto, RegistryClient, type Wire } from "@crustyring/protocol"
+import * as fs from "node:fs"
+import { Address, Errors, Grpc, Proto, RegistryClient, Tls, type Wire } from "@crustyring/protocol"
 import { Clock, Context, Duration, Effect, Layer, Option, Random, RcMap, Ref, Schedule, Schema } from "effect"
 import * as ClientError from "./ClientError.ts"
 import * as Display from "./Display.ts"
@@ -40,7 +41,45 @@ export interface Options {
    * `random`: a random node per request, as the original client did. @default "owner"
    */
   readonly routing?: "owner" | "random"
+  /**
+   * TLS: the cluster's CA, and this client's certificate and key (each PEM contents, or a path
+   * to a PEM file). Without `cert` and `key` the client presents no certificate, for a cluster
+   * started with `--client-auth none`. Without `tls`, plaintext, unless `Tls.Security` is
+   * provided.
+   */
+  readonly tls?: TlsOptions
 }
+
+/** The CA, certificate and key of a TLS client: PEM contents, or paths to PEM files. */
+export interface TlsOptions {
+  readonly ca: string | Uint8Array
+  readonly cert?: string | Uint8Array
+  readonly key?: string | Uint8Array
+}
+
+/** PEM contents as given, or read from the path given. */
+const pemOf = (value: string | Uint8Array, what: string) =>
+  typeof value !== "string"
+    ? Effect.succeed(Buffer.from(value))
+    : value.includes("-----BEGIN")
+    ? Effect.succeed(Buffer.from(value))
+    : Effect.try({
+      try: () => fs.readFileSync(value),
+      catch: (e) => new ClientError.InvalidRequest({ message: `tls.${what}: cannot read ${value}: ${(e as Error).message}` })
+    })
+
+/** The security a client uses: its `tls` option, or what the context provides. */
+const securityOf = (tls: TlsOptions | undefined): Effect.Effect<Tls.Security, ClientError.InvalidRequest> =>
+  tls === undefined
+    ? Effect.service(Tls.Security)
+    : Effect.gen(function*() {
+      const pem = {
+        ca: yield* pemOf(tls.ca, "ca"),
+        ...(tls.cert !== undefined ? { cert: yield* pemOf(tls.cert, "cert") } : {}),
+        ...(tls.key !== undefined ? { key: yield* pemOf(tls.key, "key") } : {})
+      }
+      return yield* Tls.make(pem).pipe(Effect.mapError((e) => new ClientError.InvalidRequest({ message: `tls: ${e.message}` })))
+    })
 
 /** The outcome of a request, with the hops the cluster reported. */
 export interface Reply<A> {
@@ -66,7 +105,7 @@ export interface Removed {
 }
 
 /**
- * A node refused to remove the member (gRPC FAILED_PRECONDITION from `peer.Peer/Remove`): it
+ * A node refused to remove the member (gRPC FAILED_PRECONDITION from `cluster.Cluster/Remove`): it
  * still answers that node, so it is down at most to part of the ring. `reason` is the node's own
  * words; `forgotten` counts the nodes that had forgotten it before the refusal came.
  */
@@ -111,9 +150,9 @@ export interface Service {
    * Runs a raw wire query and returns the raw result, for tools that need hops or the node.
    * Retried like the others; a key-not-found result is returned, not failed.
    */
-  readonly query: (query: Wire.Query) => Effect.Effect<Reply<Wire.QueryResult__Output>, ClientError.InvalidRequest | ClientError.Unavailable | ClientError.Timeout>
+  readonly query: (query: Wire.Query) => Effect.Effect<Reply<Wire.QueryResult__Output>, ClientError.InvalidRequest | ClientError.AccessDenied | ClientError.Unavailable | ClientError.Timeout>
   /** The ring as a node sees it, walking successors from one of the known nodes (or `from`). */
-  readonly ring: (from?: string) => Effect.Effect<ReadonlyArray<RingStatus.NodeStatus>, ClientError.Unavailable | ClientError.Timeout>
+  readonly ring: (from?: string) => Effect.Effect<ReadonlyArray<RingStatus.NodeStatus>, ClientError.AccessDenied | ClientError.Unavailable | ClientError.Timeout>
   /**
    * Removes a member that no longer answers, with all its virtual nodes, as an operator does
    * after losing a machine for good (like Cassandra's `nodetool removenode`). Walks the ring and
@@ -124,9 +163,9 @@ export interface Service {
    * did not answer. Otherwise a node that does not answer does not fail the removal: it is
    * listed in `unanswered`, and learns of the removal from its neighbours.
    */
-  readonly remove: (address: string) => Effect.Effect<Removed, ClientError.InvalidRequest | RemoveRefused | NotAMember | ClientError.Unavailable | ClientError.Timeout>
+  readonly remove: (address: string) => Effect.Effect<Removed, ClientError.InvalidRequest | RemoveRefused | NotAMember | ClientError.AccessDenied | ClientError.Unavailable | ClientError.Timeout>
   /** The node addresses the client currently knows. */
-  readonly nodes: Effect.Effect<ReadonlyArray<string>, ClientError.Unavailable | ClientError.Timeout>
+  readonly nodes: Effect.Effect<ReadonlyArray<string>, ClientError.AccessDenied | ClientError.Unavailable | ClientError.Timeout>
 }
 
 /** A DHT client. */
@@ -173,11 +212,13 @@ export const make = (target: Target, options: Options = {}) =>
     const timeout = Duration.fromInputUnsafe(options.timeout ?? "5 seconds")
     const deadline = Duration.fromInputUnsafe(options.deadline ?? "10 seconds")
     const attempts = Math.max(1, Math.floor(options.attempts ?? 20))
+    const security = yield* securityOf(options.tls)
+    const secured = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.provideService(effect, Tls.Security, security)
     const pool = yield* RcMap.make({
-      lookup: (address: string) => Grpc.client(Proto.proto.dht.DhtNode, address),
+      lookup: (address: string) => Grpc.client(Proto.proto.dht.DhtNode, address, security),
       idleTimeToLive: "1 minute"
     })
-    const registry = "registry" in target ? Option.some(yield* RegistryClient.make(target.registry, timeout)) : Option.none()
+    const registry = "registry" in target ? Option.some(yield* secured(RegistryClient.make(target.registry, timeout))) : Option.none()
     const fixed: ReadonlyArray<string> = "nodes" in target ? target.nodes.map((n) => Address.unsafeMake(n)) : []
     const known = yield* Ref.make<ReadonlyArray<string>>(fixed)
 
@@ -227,7 +268,7 @@ export const make = (target: Target, options: Options = {}) =>
         const starts = from !== undefined ? [from] : [...(yield* knownNodes)].sort(() => Math.random() - 0.5)
         let last: Errors.RpcError = new Errors.Unavailable({ message: "no nodes in the cluster" })
         for (const start of starts) {
-          const result = yield* Effect.result(Effect.scoped(RingStatus.walk(start, timeout)))
+          const result = yield* Effect.result(Effect.scoped(secured(RingStatus.walk(start, timeout))))
           if (result._tag === "Success") {
             // The walk is the freshest list of live nodes there is: use it for random routing too.
             const live = result.success.filter((n) => n.phase === "ready").map((n) => n.address)
@@ -356,12 +397,14 @@ export const make = (target: Target, options: Options = {}) =>
           )
         )
 
-        const failed = (f: Failure): ClientError.InvalidRequest | ClientError.Unavailable | ClientError.Timeout => {
+        const failed = (f: Failure): ClientError.InvalidRequest | ClientError.AccessDenied | ClientError.Unavailable | ClientError.Timeout => {
           const message = retryable(f)
             ? `${what}: no node answered in ${made} attempt${made === 1 ? "" : "s"} (last error: ${describeFailure(f)})`
             : `${what}: ${f.error._tag === "InvalidArgument" ? f.error.message : describeFailure(f)}`
           return f.error._tag === "InvalidArgument"
             ? new ClientError.InvalidRequest({ message })
+            : f.error._tag === "Unauthenticated" || f.error._tag === "PermissionDenied"
+            ? new ClientError.AccessDenied({ message })
             : f.error._tag === "DeadlineExceeded"
             ? new ClientError.Timeout({ message })
             : new ClientError.Unavailable({ message })
@@ -400,8 +443,12 @@ export const make = (target: Target, options: Options = {}) =>
         orElse: () => Effect.fail(new ClientError.Timeout({ message: `${what}: no answer within ${Duration.format(deadline)}` }))
       })
 
-    const fromRpc = (e: Errors.RpcError): ClientError.Unavailable | ClientError.Timeout =>
-      e._tag === "DeadlineExceeded" ? new ClientError.Timeout({ message: e.message }) : new ClientError.Unavailable({ message: e.message })
+    const fromRpc = (e: Errors.RpcError): ClientError.AccessDenied | ClientError.Unavailable | ClientError.Timeout =>
+      e._tag === "DeadlineExceeded"
+        ? new ClientError.Timeout({ message: e.message })
+        : e._tag === "Unauthenticated" || e._tag === "PermissionDenied"
+        ? new ClientError.AccessDenied({ message: e.message })
+        : new ClientError.Unavailable({ message: e.message })
 
     /**
      * How many nodes `remove` asks at once, after the first. Each call may wait for the node's
@@ -422,7 +469,7 @@ export const make = (target: Target, options: Options = {}) =>
         // One call per process: its first virtual node answers for all of them.
         const nodes = [...new Set((yield* walkFromAny(undefined).pipe(Effect.mapError(fromRpc))).map((n) => Address.target(n.address)))]
         const ask = (node: string) =>
-          Effect.scoped(Effect.flatMap(Grpc.client(Proto.proto.peer.Peer, node), (c) =>
+          Effect.scoped(Effect.flatMap(Grpc.client(Proto.proto.cluster.Cluster, node, security), (c) =>
             Grpc.call<Wire.RemoveReply__Output>(node, timeout, (o, cb) => c.Remove({ addr: address }, o, cb)))).pipe(
               Effect.result,
               Effect.map((r) => ({ node, r }))
@@ -493,11 +540,11 @@ export const make = (target: Target, options: Options = {}) =>
   })
 
 /** A client of the cluster behind a registry. */
-export const layerRegistry = (registry: string, options?: Options): Layer.Layer<DhtClient> =>
+export const layerRegistry = (registry: string, options?: Options): Layer.Layer<DhtClient, ClientError.InvalidRequest> =>
   Layer.effect(DhtClient, make({ registry }, options))
 
 /** A client of the given nodes. */
-export const layerNodes = (nodes: ReadonlyArray<string>, options?: Options): Layer.Layer<DhtClient> =>
+export const layerNodes = (nodes: ReadonlyArray<string>, options?: Options): Layer.Layer<DhtClient, ClientError.InvalidRequest> =>
   Layer.effect(DhtClient, make({ nodes }, options))
 
 /**

@@ -112,7 +112,7 @@ const MAX_NODES = 4096
 export const walk = (start: string, timeout: Duration.Input): Effect.Effect<ReadonlyArray<NodeStatus>, Errors.RpcError, Scope.Scope> =>
   Effect.gen(function*() {
     const status = (address: string) =>
-      Effect.flatMap(Grpc.client(Proto.proto.peer.Peer, address), (c) =>
+      Effect.flatMap(Grpc.client(Proto.proto.cluster.Cluster, address), (c) =>
         Grpc.call<Wire.NodeStatus__Output>(address, timeout, (o, cb) => c.Status({}, o, cb)))
     const out: Array<NodeStatus> = []
     const seen = new Set<string>()

@@ -87,7 +87,9 @@ export const scriptedRing = (scripts: ReadonlyArray<PeerScript>) =>
             }
           }
         }
+        // Clients ask cluster.Cluster; peer.Peer answers the same, as a node does.
         yield* server.add({ definition: Proto.proto.peer.Peer.service, implementation: handlers as grpc.UntypedServiceImplementation })
+        yield* server.add({ definition: Proto.proto.cluster.Cluster.service, implementation: handlers as grpc.UntypedServiceImplementation })
         return { address, removes } satisfies ScriptedPeer
       }))
   })

@@ -1,5 +1,6 @@
 /**
- * The gRPC face of a node: the client contract (`dht.DhtNode`) and the node-to-node calls
+ * The gRPC face of a node: the client contract (`dht.DhtNode`), the ring's status and member
+ * removal for clients and operators (`cluster.Cluster`), and the node-to-node calls
  * (`peer.Peer`), each handler a thin decode, delegate, encode over the services below it.
  * Queries wait, within their deadline, until the node has joined.
  */
@@ -18,6 +19,7 @@ import { Replication, storageError } from "./Replication.ts"
 import { Router } from "./Router.ts"
 import { Storage } from "./Storage.ts"
 import * as TakeOver from "./TakeOver.ts"
+import * as Version from "./Version.ts"
 import { VirtualNodes } from "./VirtualNodes.ts"
 
 const parsePosition = (s: string, what: string): Effect.Effect<Position.Position, Errors.InvalidArgument> => {
@@ -47,6 +49,30 @@ export const make = Effect.gen(function*() {
   // the node registers later and so runs first): a leave can wait for a range still arriving.
   const scope = yield* Scope.fork(yield* Effect.scope)
   const context = yield* Effect.context<NodeConfig | Membership.Membership | Storage | Replication | Peers>()
+
+  const skewMs = Duration.toMillis(config.maxClockSkew)
+  /**
+   * An entry from a peer, checked: a well-formed version no further ahead of this node's clock
+   * than `maxClockSkew`, and a key and value within the limits.
+   */
+  const argEntry = (wire: Wire.Entry__Output) =>
+    Effect.gen(function*() {
+      const entry = yield* Effect.mapError(fromWire(wire), (e) => new Errors.InvalidArgument({ message: e.message }))
+      const now = yield* Clock.currentTimeMillis
+      const ahead = Version.millis(entry.version.hlc) - now
+      if (ahead > skewMs) {
+        return yield* new Errors.InvalidArgument({
+          message: `entry version is ${ahead} ms ahead of this node's clock (at most ${skewMs} ms, --max-clock-skew); refused`
+        })
+      }
+      if (entry.key.length === 0 || entry.key.length > config.maxKeyBytes) {
+        return yield* new Errors.InvalidArgument({ message: `entry key must be 1 to ${config.maxKeyBytes} bytes, got ${entry.key.length}` })
+      }
+      if (entry.value !== undefined && entry.value.length > config.maxValueBytes) {
+        return yield* new Errors.InvalidArgument({ message: `entry value must be at most ${config.maxValueBytes} bytes, got ${entry.value.length}` })
+      }
+      return entry
+    })
 
   // Once ready, a node stays ready: skip the timed wait (two fibers and a timer per request).
   let isReady = false
@@ -189,16 +215,15 @@ export const make = Effect.gen(function*() {
     Write: Grpc.unary(context, (req: Wire.WriteRequest__Output) =>
       Effect.gen(function*() {
         if (!req.entry) return yield* new Errors.InvalidArgument({ message: "missing entry" })
-        const entry = yield* Effect.mapError(fromWire(req.entry), (e) => new Errors.InvalidArgument({ message: e.message }))
+        const entry = yield* argEntry(req.entry)
         const merged = yield* replication.accept(entry)
         return Option.match(merged.previous, { onNone: () => ({}), onSome: (p) => ({ previous: toWire(p) }) })
       })),
     Push: Grpc.unary(context, (req: Wire.PushRequest__Output) =>
       Effect.gen(function*() {
-        for (const wire of req.entries) {
-          const entry = yield* Effect.mapError(fromWire(wire), (e) => new Errors.InvalidArgument({ message: e.message }))
-          yield* replication.accept(entry)
-        }
+        // Every entry is checked before any is stored: a bad batch changes nothing.
+        const entries = yield* Effect.forEach(req.entries, argEntry)
+        for (const entry of entries) yield* replication.accept(entry)
         return {}
       })),
     Digest: Grpc.unary(context, (req: Wire.DigestRequest__Output) =>
@@ -235,8 +260,13 @@ export const make = Effect.gen(function*() {
       }))
   }
 
+  // What clients and operators may ask: the same handlers as peer.Peer's, open to clients.
+  const cluster: Wire.ClusterHandlers = { Status: peer.Status, Remove: peer.Remove }
+
   return [
-    { definition: Proto.proto.dht.DhtNode.service, implementation: dht },
-    { definition: Proto.proto.peer.Peer.service, implementation: peer }
+    { definition: Proto.proto.dht.DhtNode.service, implementation: dht, audience: () => "clients" as const },
+    { definition: Proto.proto.cluster.Cluster.service, implementation: cluster, audience: () => "clients" as const },
+    // Node-to-node calls: under TLS, only callers with a node certificate.
+    { definition: Proto.proto.peer.Peer.service, implementation: peer, audience: () => "nodes" as const }
   ] as const satisfies ReadonlyArray<Grpc.ServiceImplementation>
 })

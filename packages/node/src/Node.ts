@@ -89,7 +89,8 @@ export const make = Effect.gen(function*() {
   for (let k = 0; k < handlers[0]!.length; k++) {
     yield* server.add({
       definition: handlers[0]![k]!.definition,
-      implementation: Grpc.dispatch(handlers.map((h) => h[k]!.implementation))
+      implementation: Grpc.dispatch(handlers.map((h) => h[k]!.implementation)),
+      audience: handlers[0]![k]!.audience
     })
   }
   for (const [i, context] of contexts.entries()) {

@@ -60,6 +60,11 @@ export interface Settings {
   readonly repairRate: number
   /** How long a delete's tombstone is kept so that every replica learns of it. @default 1 hour */
   readonly tombstoneGrace: Duration.Duration
+  /**
+   * How far ahead of this node's clock a version from a peer may be. One further ahead is
+   * refused, so a broken or hostile peer cannot plant writes that win for years. @default 1 minute
+   */
+  readonly maxClockSkew: Duration.Duration
   /** Share of single-copy reads that check the other replicas afterwards and repair them. @default 0.1 */
   readonly readRepairChance: number
   /**
@@ -95,6 +100,7 @@ export const defaults: Settings = {
   repairInterval: Duration.seconds(5), // a full compare costs one scan of the owned range per replica
   repairRate: 10_000,
   tombstoneGrace: Duration.hours(1), // far longer than any repair round, so a delete reaches every replica
+  maxClockSkew: Duration.minutes(1), // NTP keeps clocks within milliseconds; a minute is a broken clock
   readRepairChance: 0.1,
   vnodes: 1 // the original's one position per node; see the README for the balance it gives
 }

@@ -40,8 +40,26 @@ export class Internal extends Schema.TaggedError<Internal>()("Internal", {
   message: Schema.String
 }) {}
 
+/** The caller did not prove who it is: no certificate, or one this cluster does not trust. gRPC UNAUTHENTICATED. */
+export class Unauthenticated extends Schema.TaggedError<Unauthenticated>()("Unauthenticated", {
+  message: Schema.String
+}) {}
+
+/** The caller is known but may not make this call, e.g. a client certificate on a node-to-node call. gRPC PERMISSION_DENIED. */
+export class PermissionDenied extends Schema.TaggedError<PermissionDenied>()("PermissionDenied", {
+  message: Schema.String
+}) {}
+
 /** Every error a gRPC call in Crusty Ring can end with. */
-export type RpcError = InvalidArgument | Unavailable | DeadlineExceeded | FailedPrecondition | AlreadyExists | Internal
+export type RpcError =
+  | InvalidArgument
+  | Unavailable
+  | DeadlineExceeded
+  | FailedPrecondition
+  | AlreadyExists
+  | Unauthenticated
+  | PermissionDenied
+  | Internal
 
 /** The gRPC status code for an error. */
 export const toStatus = (error: RpcError): grpc.status => {
@@ -56,6 +74,10 @@ export const toStatus = (error: RpcError): grpc.status => {
       return grpc.status.FAILED_PRECONDITION
     case "AlreadyExists":
       return grpc.status.ALREADY_EXISTS
+    case "Unauthenticated":
+      return grpc.status.UNAUTHENTICATED
+    case "PermissionDenied":
+      return grpc.status.PERMISSION_DENIED
     case "Internal":
       return grpc.status.INTERNAL
   }
@@ -86,6 +108,10 @@ export const fromStatus = (code: number, rawDetails: string, target: string, ans
       return new FailedPrecondition({ message: details })
     case grpc.status.ALREADY_EXISTS:
       return new AlreadyExists({ message: details })
+    case grpc.status.UNAUTHENTICATED:
+      return new Unauthenticated({ message: `${target}: ${details}` })
+    case grpc.status.PERMISSION_DENIED:
+      return new PermissionDenied({ message: `${target}: ${details}` })
     default:
       return new Internal({ message: `${target}: ${details} (gRPC status ${grpc.status[code] ?? code})` })
   }

@@ -6,6 +6,7 @@ import * as grpc from "@grpc/grpc-js"
 import { Cause, Context, Duration, Effect, Exit, Option, Queue, Scope, Stream } from "effect"
 import * as Address from "./Address.ts"
 import * as Errors from "./Errors.ts"
+import * as Tls from "./Tls.ts"
 
 /** Channel and server options shared by every node, registry and client. */
 export const channelOptions: grpc.ChannelOptions = {
@@ -27,6 +28,29 @@ export const silenceLibraryLogs = (): void => grpc.setLogVerbosity(grpc.logVerbo
 export interface ServiceImplementation {
   readonly definition: grpc.ServiceDefinition
   readonly implementation: grpc.UntypedServiceImplementation
+  /** Under TLS, who may call each method: nodes only, or clients too. @default clients */
+  readonly audience?: (method: string) => Tls.Audience
+}
+
+/**
+ * The handlers of a service under `security`: with TLS, each call is let through only if its
+ * caller's certificate admits it (see `Tls.admit`); others get UNAUTHENTICATED or
+ * PERMISSION_DENIED and reach no handler.
+ */
+export const guarded = (security: Tls.Security, svc: ServiceImplementation): grpc.UntypedServiceImplementation => {
+  if (security._tag === "Plaintext") return svc.implementation
+  const out: grpc.UntypedServiceImplementation = {}
+  for (const [name, handler] of Object.entries(svc.implementation)) {
+    const audience = svc.audience?.(name) ?? "clients"
+    out[name] = ((call: grpc.ServerUnaryCall<unknown, unknown>, callback?: grpc.sendUnaryData<unknown>) => {
+      const denied = Tls.admit(security, audience, Tls.callerOf(security, call))
+      if (denied === undefined) return (handler as (...args: Array<unknown>) => void)(call, callback)
+      const error = serviceError(denied)
+      if (typeof callback === "function") return callback(error)
+      failStream(call as unknown as grpc.ServerWritableStream<unknown, unknown>, error)
+    }) as grpc.UntypedHandleCall
+  }
+  return out
 }
 
 /** A bound gRPC server. Services may be added after binding; calls to a missing one get UNIMPLEMENTED. */
@@ -58,8 +82,9 @@ export const listen = (options: {
     const target = options.host.includes(":") && !options.host.startsWith("[")
       ? `[${options.host}]:${options.port}`
       : `${options.host}:${options.port}`
+    const security = yield* Tls.Security
     const port = yield* Effect.callback<number, Errors.Unavailable>((resume) =>
-      server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (err, port) =>
+      server.bindAsync(target, Tls.serverCredentials(security), (err, port) =>
         resume(
           err
             ? Effect.fail(new Errors.Unavailable({ message: `cannot listen on ${target}: ${err.message}` }))
@@ -68,9 +93,20 @@ export const listen = (options: {
     )
     return {
       port,
-      add: (svc) => Effect.sync(() => server.addService(svc.definition, svc.implementation))
+      add: (svc) => Effect.sync(() => server.addService(svc.definition, guarded(security, svc)))
     }
   })
+
+/**
+ * Ends a server stream with an error status. grpc-js sends the status of an `error` event as
+ * the stream ends; `destroy` would end the stream without sending one, so the caller would
+ * wait out its deadline.
+ */
+export const failStream = (call: grpc.ServerWritableStream<unknown, unknown>, error: Partial<grpc.StatusObject>): void => {
+  const e = Object.assign(new Error(error.details ?? "stream failed"), error)
+  if (typeof call.emit === "function") call.emit("error", e)
+  else call.destroy(e)
+}
 
 const originMetadata = () => {
   const m = new grpc.Metadata()
@@ -128,7 +164,7 @@ export const serverStream = <R, Req, Res>(
   const late = lateBy(call.metadata)
   if (late > 0) {
     const error = lateError(late)
-    return call.destroy(Object.assign(new Error(error.details), error))
+    return failStream(call, error)
   }
   const write = (item: Res) =>
     Effect.callback<void>((resume) => {
@@ -142,10 +178,10 @@ export const serverStream = <R, Req, Res>(
     call.off("cancelled", onCancel)
     if (Exit.isSuccess(exit)) return call.end()
     const failure = Cause.findErrorOption(exit.cause)
-    if (Option.isSome(failure)) return call.destroy(Object.assign(new Error(failure.value.message), serviceError(failure.value)))
+    if (Option.isSome(failure)) return failStream(call, serviceError(failure.value))
     if (Cause.hasInterruptsOnly(exit.cause)) return
     Effect.runForkWith(context)(Effect.logError("stream handler failed", exit.cause))
-    call.destroy(Object.assign(new Error("internal error"), defectError(exit.cause)))
+    failStream(call, defectError(exit.cause))
   })
 }
 
@@ -198,13 +234,15 @@ const vnodeInterceptor = (index: number): grpc.Interceptor => (options, nextCall
  */
 export const client = <C extends grpc.Client>(
   Ctor: new(address: string, credentials: grpc.ChannelCredentials, options?: grpc.ClientOptions) => C,
-  target: string
+  target: string,
+  security?: Tls.Security
 ): Effect.Effect<C, never, Scope.Scope> =>
   Effect.acquireRelease(
-    Effect.sync(() => {
+    Effect.gen(function*() {
+      const credentials = Tls.channelCredentials(security ?? (yield* Tls.Security))
       const index = Address.vnode(target)
       const interceptors = index === 0 ? [deadlineInterceptor] : [deadlineInterceptor, vnodeInterceptor(index)]
-      return new Ctor(Address.target(target), grpc.credentials.createInsecure(), { ...channelOptions, interceptors })
+      return new Ctor(Address.target(target), credentials, { ...channelOptions, interceptors })
     }),
     (c) => Effect.sync(() => c.close())
   )
@@ -217,12 +255,11 @@ export const client = <C extends grpc.Client>(
  */
 export const channel = (target: string): Effect.Effect<grpc.Channel, never, Scope.Scope> =>
   Effect.acquireRelease(
-    Effect.sync(() =>
-      new grpc.Channel(Address.target(target), grpc.credentials.createInsecure(), {
+    Effect.map(Effect.service(Tls.Security), (security) =>
+      new grpc.Channel(Address.target(target), Tls.channelCredentials(security), {
         ...channelOptions,
         "grpc.use_local_subchannel_pool": 1
-      })
-    ),
+      })),
     (c) => Effect.sync(() => c.close())
   )
 
@@ -257,7 +294,7 @@ export const dispatch = (implementations: ReadonlyArray<grpc.UntypedServiceImple
       if (handler) return handler(call, callback)
       const error = { code: grpc.status.UNAVAILABLE, details: `no virtual node ${String(header)} at this address` }
       if (typeof callback === "function") return callback(error)
-      ;(call as unknown as grpc.ServerWritableStream<unknown, unknown>).destroy(Object.assign(new Error(error.details), error))
+      failStream(call as unknown as grpc.ServerWritableStream<unknown, unknown>, error)
     }) as grpc.UntypedHandleCall
   }
   return out

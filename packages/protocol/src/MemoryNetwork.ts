@@ -207,6 +207,10 @@ export const make: Effect.Effect<Network> = Effect.gen(function*() {
                 end: () => emit("end"),
                 destroy: (error: Partial<grpc.ServiceError>) =>
                   emit("error", Object.assign(new Error(error.details ?? "stream failed"), error)),
+                emit: (event: string, error: Partial<grpc.ServiceError>) => {
+                  if (event === "error") emit("error", Object.assign(new Error(error.details ?? "stream failed"), error))
+                  return true
+                },
                 on: (event: string, f: () => void) => {
                   if (event === "cancelled") cancelled.push(f)
                 },

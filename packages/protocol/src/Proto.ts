@@ -5,11 +5,12 @@
 import * as grpc from "@grpc/grpc-js"
 import * as protoLoader from "@grpc/proto-loader"
 import { fileURLToPath } from "node:url"
+import type { ProtoGrpcType as ClusterGrpc } from "./generated/cluster.ts"
 import type { ProtoGrpcType as DhtGrpc } from "./generated/dht.ts"
 import type { ProtoGrpcType as PeerGrpc } from "./generated/peer.ts"
 import type { ProtoGrpcType as RegistryGrpc } from "./generated/registry.ts"
 
-/** Directory holding `dht.proto`, `registry.proto` and `peer.proto`. */
+/** Directory holding `dht.proto`, `registry.proto`, `peer.proto` and `cluster.proto`. */
 export const protoDir = fileURLToPath(new URL("../../../proto/", import.meta.url))
 
 /** Loader options; they must match the flags of the `gen` script. */
@@ -22,7 +23,7 @@ export const loaderOptions: protoLoader.Options = {
   includeDirs: [protoDir]
 }
 
-const definition = protoLoader.loadSync(["dht.proto", "registry.proto", "peer.proto"], loaderOptions)
+const definition = protoLoader.loadSync(["dht.proto", "registry.proto", "peer.proto", "cluster.proto"], loaderOptions)
 
 /** Service constructors and definitions for every package. */
-export const proto = grpc.loadPackageDefinition(definition) as unknown as DhtGrpc & RegistryGrpc & PeerGrpc
+export const proto = grpc.loadPackageDefinition(definition) as unknown as DhtGrpc & RegistryGrpc & PeerGrpc & ClusterGrpc

@@ -2,6 +2,7 @@
  * The message types of the wire protocol, re-exported from the generated code under short
  * names. `X` is what a sender may pass; `X__Output` is what a receiver gets.
  */
+export type { ClusterClient, ClusterHandlers } from "./generated/cluster/Cluster.ts"
 export type { DhtNodeClient, DhtNodeHandlers } from "./generated/dht/DhtNode.ts"
 export type { OperationType, OperationType__Output } from "./generated/dht/OperationType.ts"
 export type { Query, Query__Output } from "./generated/dht/Query.ts"

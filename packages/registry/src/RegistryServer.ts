@@ -5,6 +5,9 @@ import { Grpc, Proto, type Wire } from "@crustyring/protocol"
 import { Context, Effect, Layer, Option } from "effect"
 import { type Entry, Registry } from "./Registry.ts"
 
+/** The methods that change the book: under TLS, only callers with a node certificate. */
+const NODE_METHODS: ReadonlySet<string> = new Set(["RegisterNode", "ConfirmNode", "UnregisterNode"])
+
 const toNode = (e: Entry): Wire.Node => ({ id: e.id.toString(), addr: e.address })
 
 /** The running registry server. */
@@ -28,7 +31,12 @@ export const make = (options: { readonly host: string; readonly port: number }) 
       ConfirmNode: Grpc.unary(context, (req: Wire.ConnectionAddr__Output) => Effect.as(registry.confirm(req.addr), {})),
       UnregisterNode: Grpc.unary(context, (req: Wire.ConnectionAddr__Output) => Effect.as(registry.unregister(req.addr), {}))
     }
-    yield* server.add({ definition: Proto.proto.registry.Registry.service, implementation: handlers })
+    yield* server.add({
+      definition: Proto.proto.registry.Registry.service,
+      implementation: handlers,
+      // Only nodes may change the book; anyone the cluster admits may read it.
+      audience: (method) => (NODE_METHODS.has(method) ? "nodes" : "clients")
+    })
     yield* Effect.logInfo(`registry listening on ${options.host}:${server.port}`)
     return { port: server.port }
   })

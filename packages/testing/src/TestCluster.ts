@@ -142,7 +142,7 @@ export const make = (options: Options = {}): Effect.Effect<TestCluster, Node.Sta
         DhtClient.make(
           registry !== undefined ? { registry } : { nodes: [...running].map((n) => n.address) },
           clientOptions
-        ),
+        ).pipe(Effect.orDie),
       views: Effect.suspend(() => Effect.forEach([...running], (n) => n.node.membership.view))
     } satisfies TestCluster
   })
