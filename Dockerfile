@@ -1,4 +1,4 @@
-# One image for all three binaries: dht, dht-registry, dht-client.
+# One image for all four binaries: dht, dht-registry, dht-client, dht-certs.
 # Node 24 runs the TypeScript sources directly; there is no build step.
 FROM node:24-bookworm-slim
 WORKDIR /app

@@ -1,22 +1,51 @@
 /**
  * A local Crusty Ring cluster as real processes: a registry and three nodes, the layout of the
- * original's docker-compose file. Prints how to query it and stops everything on Ctrl-C.
+ * original's docker-compose file, secured with TLS: the certificates are made first, in a
+ * temporary directory, with the same code as `dht-certs`. Prints how to query it and stops
+ * everything (and removes the certificates) on Ctrl-C.
  *
  *   npm start                      # registry on 50000, nodes on 50001-50003
  *   CLUSTER_NODES=5 npm start      # more nodes
  *   CLUSTER_BASE_PORT=60000 npm start
+ *   CLUSTER_PLAINTEXT=1 npm start  # no TLS
  */
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import * as Certs from "../../packages/cli/src/Certs.ts"
 import { start, stopAll, stopOnSignal } from "../shared/processes.ts"
 
 const base = Number(process.env.CLUSTER_BASE_PORT ?? 50000)
 const count = Number(process.env.CLUSTER_NODES ?? 3)
+const plaintext = process.env.CLUSTER_PLAINTEXT === "1"
+
+/** Makes a CA, a node certificate for 127.0.0.1 and a client `demo` in a new temp directory. */
+const makeCerts = async (): Promise<string> => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "crusty-certs-"))
+  const ca = await Certs.createCa()
+  const node = await Certs.createNode(ca, ["127.0.0.1", "localhost"])
+  const client = await Certs.createClient(ca, "demo")
+  const write = (name: string, data: string, secret: boolean) => fs.writeFileSync(path.join(dir, name), data, { mode: secret ? 0o600 : 0o644 })
+  write("ca.crt", ca.cert, false)
+  write("ca.key", ca.key, true)
+  write("node.crt", node.cert, false)
+  write("node.key", node.key, true)
+  write("client.demo.crt", client.cert, false)
+  write("client.demo.key", client.key, true)
+  return dir
+}
+
+const certs = plaintext ? undefined : await makeCerts()
+const tls = certs ? ["--certs-dir", certs] : []
+const removeCerts = () => certs && fs.rmSync(certs, { recursive: true, force: true })
+process.on("exit", removeCerts)
 stopOnSignal()
 
 try {
-  await start("registry", "dht-registry", ["--host", "127.0.0.1", "--port", String(base)], /registry listening/)
+  await start("registry", "dht-registry", ["--host", "127.0.0.1", "--port", String(base), ...tls], /registry listening/)
   for (let i = 1; i <= count; i++) {
     const port = String(base + i)
-    await start(`node ${port}`, "dht", [port, "--host", "127.0.0.1", "--registry", `127.0.0.1:${base}`], /started a new ring|joined as/)
+    await start(`node ${port}`, "dht", [port, "--host", "127.0.0.1", "--registry", `127.0.0.1:${base}`, ...tls], /started a new ring|joined as/)
   }
 } catch (e) {
   console.error(`local cluster failed to start: ${(e as Error).message}`)
@@ -25,16 +54,17 @@ try {
 }
 
 const nodes = Array.from({ length: count }, (_, i) => `127.0.0.1:${base + i + 1}`)
+const client = `npx dht-client${certs ? ` --certs-dir ${certs} --user demo` : ""}`
 console.log(`
-Crusty Ring is running.
+Crusty Ring is running${certs ? `, with TLS (certificates in ${certs})` : ", in plaintext"}.
   registry  127.0.0.1:${base}
   nodes     ${nodes.join(", ")}
 
-Query it from another terminal:
-  npx dht-client --registry 127.0.0.1:${base} set greeting "hello world"
-  npx dht-client --registry 127.0.0.1:${base} get greeting
-  npx dht-client --node ${nodes[0]} delete greeting
-  npx dht-client --registry 127.0.0.1:${base} ring
-  npx dht-client --registry 127.0.0.1:${base}            # interactive prompt
+Query it from another terminal${certs ? ` (or export DHT_CERTS_DIR=${certs} DHT_USER=demo, and drop the flags)` : ""}:
+  ${client} --registry 127.0.0.1:${base} set greeting "hello world"
+  ${client} --registry 127.0.0.1:${base} get greeting
+  ${client} --node ${nodes[0]} delete greeting
+  ${client} --registry 127.0.0.1:${base} ring
+  ${client} --registry 127.0.0.1:${base}            # interactive prompt
 
 Press Ctrl-C to stop the cluster.`)

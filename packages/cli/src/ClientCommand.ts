@@ -31,7 +31,8 @@ const flags = {
   ),
   certsDir: Security.certsDir,
   user: Flag.String("user").pipe(
-    Flag.withDescription("With --certs-dir: present DIR/client.NAME.crt and its key (none: TLS with no certificate, for --client-auth none)"),
+    Flag.withDescription("With --certs-dir: present DIR/client.NAME.crt and its key (env DHT_USER; none: TLS with no certificate, for --client-auth none)"),
+    Flag.withFallbackConfig(Config.String("DHT_USER")),
     Flag.optional
   ),
   json: Flag.Boolean("json").pipe(
