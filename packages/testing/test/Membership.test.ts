@@ -503,7 +503,7 @@ describe("membership", () => {
       const fresh = yield* cluster.client()
       const registered = [first, ...joined.filter((_, i) => i % 2 === 0)].map((n) => n.address)
       expect([...(yield* fresh.nodes)].sort()).toEqual(registered.sort())
-    }), 60_000)
+    }), 120_000)
 
   it.live("churn: joins and leaves under continuous reads and writes lose no acknowledged write", () =>
     Effect.gen(function*() {
