@@ -43,7 +43,7 @@ export const guarded = (security: Tls.Security, svc: ServiceImplementation): grp
   for (const [name, handler] of Object.entries(svc.implementation)) {
     const audience = svc.audience?.(name) ?? "clients"
     out[name] = ((call: grpc.ServerUnaryCall<unknown, unknown>, callback?: grpc.sendUnaryData<unknown>) => {
-      const denied = Tls.admit(security, audience, Tls.callerOf(security, call))
+      const denied = Tls.admit(security, audience, Tls.callerOf(call))
       if (denied === undefined) return (handler as (...args: Array<unknown>) => void)(call, callback)
       const error = serviceError(denied)
       if (typeof callback === "function") return callback(error)
