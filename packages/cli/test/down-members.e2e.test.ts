@@ -111,7 +111,9 @@ describe("down members", () => {
   it.live("--dead-after ends the membership of a member silent that long; dht-client remove ends it at once, and refuses a member that answers", () =>
     Effect.gen(function*() {
       const ports = yield* freePorts(4)
-      const nodes = yield* startOnPorts(ports, [...ARGS, "--dead-after", "3s"])
+      // Long enough that `dht-client remove`, started after d is shown down, reaches it before
+      // --dead-after would end its membership anyway (a client starts in 2-5 s on a loaded host).
+      const nodes = yield* startOnPorts(ports, [...ARGS, "--dead-after", "10s"])
       yield* printLogsOnFailure(nodes)
       const [a, b, c, d] = nodes.map((n) => n.address) as [string, string, string, string]
       yield* until("one ring of four", () => Effect.map(walk(a), (ring) => ringProblem(ring, [a, b, c, d])), "20 seconds")
@@ -137,7 +139,7 @@ describe("down members", () => {
       yield* until("c shown down", () => Effect.map(downVia(a), (down) => down.includes(c) ? undefined : `down: ${down}`), "15 seconds")
       yield* until("c no longer a member", () =>
         Effect.map(walk(a), (ring) =>
-          RingStatus.down(ring).length === 0 && ring.every((n) => n.members === 2) ? undefined : `members ${ring.map((n) => n.members)}`), "15 seconds")
+          RingStatus.down(ring).length === 0 && ring.every((n) => n.members === 2) ? undefined : `members ${ring.map((n) => n.members)}`), "20 seconds")
       expect(nodes[0]!.proc.stderr + nodes[1]!.proc.stderr).toMatch(/no longer a member/)
       // Two members, both live: writes need and get both.
       const r = yield* set(a, "after", "dead-after")
