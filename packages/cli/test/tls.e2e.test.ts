@@ -16,41 +16,7 @@ import * as path from "node:path"
 import * as Certs from "../src/Certs.ts"
 import { JOINED, REGISTRY_LISTENING, STARTED_RING } from "./cluster.ts"
 import { type Proc, runBin, spawnBin, STACK_TRACE } from "./processes.ts"
-
-/** A temp directory, removed with the scope. */
-const tempDir = Effect.acquireRelease(
-  Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "crusty-tls-"))),
-  (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
-)
-
-/** Runs `dht-certs` and expects it to succeed. */
-const certs = (args: ReadonlyArray<string>) =>
-  Effect.gen(function*() {
-    const r = yield* runBin("dht-certs", args, { timeout: "30 seconds" })
-    expect(r.code, `dht-certs ${args.join(" ")}:\n${r.stderr}`).toBe(0)
-    return r
-  })
-
-/** A certificates directory with a CA, a node certificate for 127.0.0.1 and a client `alice`. */
-const clusterCerts = Effect.gen(function*() {
-  const dir = yield* tempDir
-  yield* certs(["create-ca", dir])
-  yield* certs(["create-node", dir, "127.0.0.1", "localhost"])
-  yield* certs(["create-client", dir, "alice"])
-  return dir
-})
-
-const startTlsNode = (dir: string, args: ReadonlyArray<string>, expect: RegExp, label: string) =>
-  Effect.gen(function*() {
-    const proc = yield* spawnBin("dht", ["--host", "127.0.0.1", "--port", "0", "--certs-dir", dir, ...args], { label })
-    const [, address] = yield* proc.waitForStderr(expect, "20 seconds")
-    return { proc, address: address! }
-  })
-
-const client = (dir: string, node: string, words: ReadonlyArray<string>, user: string | null = "alice") =>
-  runBin("dht-client", ["--node", node, "--certs-dir", dir, ...(user ? ["--user", user] : []), "--timeout", "8000", ...words], {
-    timeout: "30 seconds"
-  })
+import { certs, client, clusterCerts, startTlsNode, tempDir } from "./tls.ts"
 
 /** A security made of PEM files, as an outsider would have them. */
 const securityOf = (pem: { ca: string; cert?: string; key?: string }) =>

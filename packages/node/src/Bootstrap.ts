@@ -9,12 +9,15 @@
 import { Address, Errors, RegistryClient } from "@crustyring/protocol"
 import { Context, Effect, Layer, Option, Schedule, Schema } from "effect"
 import type { Member } from "./Membership.ts"
+import * as Transport from "./Transport.ts"
 
 /** The node could not get into a ring; the message says why. */
 export class JoinError extends Schema.TaggedError<JoinError>()("JoinError", {
   message: Schema.String,
   /** The node's ring ID is held by another live node: retrying cannot help. */
-  taken: Schema.optional(Schema.Boolean)
+  taken: Schema.optional(Schema.Boolean),
+  /** A contact or the registry cannot be talked to with this node's credentials: retrying cannot help. */
+  refused: Schema.optional(Schema.Boolean)
 }) {}
 
 /**
@@ -92,7 +95,7 @@ export const layerRegistry = (address: string, options: RegistryOptions = {}): L
       const registry = yield* RegistryClient.make(address)
       const attempts = options.attempts ?? 5
       const schedule = Schedule.exponential(`${options.backoff ?? 500} millis`, 2).pipe(Schedule.upTo({ times: attempts - 1 }))
-      const retrying = <A>(what: string, effect: Effect.Effect<A, Errors.RpcError>) =>
+      const retrying = <A, E extends Errors.RpcError | JoinError>(what: string, effect: Effect.Effect<A, E>) =>
         effect.pipe(
           Effect.tapError((e) =>
             e._tag === "Unavailable" || e._tag === "DeadlineExceeded"
@@ -104,7 +107,23 @@ export const layerRegistry = (address: string, options: RegistryOptions = {}): L
       return {
         description: `registry ${address}`,
         plan: (self) =>
-          retrying("register", registry.register(self.address)).pipe(
+          retrying(
+            "register",
+            registry.register(self.address).pipe(
+              // Unreachable may mean down, or refusing our credentials; only the second is final.
+              Effect.catchIf(
+                (e) => e._tag === "Unavailable" && e.unreachable === true,
+                (e) =>
+                  Effect.flatMap(
+                    Effect.flatMap(Transport.current, (t) => t.mismatch(address)),
+                    (refused): Effect.Effect<never, Errors.RpcError | JoinError> =>
+                      refused === undefined
+                        ? Effect.fail(e)
+                        : Effect.fail(new JoinError({ message: `cannot register with registry ${address}: ${refused}`, refused: true }))
+                  )
+              )
+            )
+          ).pipe(
             Effect.flatMap((info) =>
               info.id === self.id
                 ? Effect.succeed({ contacts: Option.toArray(Option.map(info.neighbor, (n) => n.address)), mayStart: Option.isNone(info.neighbor) })
@@ -113,7 +132,7 @@ export const layerRegistry = (address: string, options: RegistryOptions = {}): L
                 )
             ),
             Effect.mapError((e) =>
-              new JoinError({
+              e._tag === "JoinError" ? e : new JoinError({
                 message: e._tag === "Unavailable" || e._tag === "DeadlineExceeded"
                   ? `cannot reach registry ${address} after ${attempts} attempts: ${e.message}`
                   : `registry ${address} refused ${self.address}: ${e.message}`

@@ -14,6 +14,7 @@ import * as Membership from "./Membership.ts"
 import { NodeConfig } from "./NodeConfig.ts"
 import { Peers } from "./Peers.ts"
 import { Remembered } from "./Remembered.ts"
+import * as Transport from "./Transport.ts"
 
 const busyRetry = (attempts: number) =>
   Schedule.min([Schedule.exponential("50 millis", 2), Schedule.spaced("1 second")]).pipe(
@@ -70,6 +71,7 @@ export { JoinError }
 /** What a contact said when asked whether it serves. */
 type Answer =
   | { readonly _tag: "Ready" }
+  | { readonly _tag: "Refused"; readonly reason: string }
   | { readonly _tag: "Joining"; readonly id: Position.Position }
   | { readonly _tag: "Other"; readonly reason: string }
 
@@ -99,6 +101,7 @@ export const run = Effect.fn("Join.run")(function*() {
   const membership = yield* Membership.Membership
   const peers = yield* Peers
   const config = yield* NodeConfig
+  const transport = yield* Transport.current
   const self = membership.self
   const plan = yield* bootstrap.plan(self)
   const remembered = yield* Effect.serviceOption(Remembered).pipe(
@@ -150,7 +153,17 @@ export const run = Effect.fn("Join.run")(function*() {
           ? { _tag: "Joining", id: n.self.id }
           : { _tag: "Other", reason: `${address} is ${n.phase}` }
       ),
-      Effect.catch((e) => Effect.succeed<Answer>({ _tag: "Other", reason: `cannot reach contact ${address}: ${e.message}` }))
+      Effect.catch((e) =>
+        // An unreachable contact may be down, or may be refusing our credentials; only the
+        // second is final.
+        (e._tag === "Unavailable" && e.unreachable === true ? transport.mismatch(address) : Effect.succeed(undefined)).pipe(
+          Effect.map((refused): Answer =>
+            refused !== undefined
+              ? { _tag: "Refused", reason: refused }
+              : { _tag: "Other", reason: `cannot reach contact ${address}: ${e.message}` }
+          )
+        )
+      )
     )
 
   /** One round: join through the first contact that serves, or decide to start, or fail with the reasons. */
@@ -164,6 +177,8 @@ export const run = Effect.fn("Join.run")(function*() {
         if (entered._tag === "Success") return Option.some(entered.success)
         if (entered.failure.taken === true) return yield* entered.failure
         reasons.push(entered.failure.message)
+      } else if (answer._tag === "Refused") {
+        return yield* new JoinError({ message: `cannot join through ${contact}: ${answer.reason}`, refused: true })
       } else if (answer._tag === "Joining") {
         waiting.push(answer.id)
         reasons.push(`${contact} is joining too`)
@@ -182,14 +197,17 @@ export const run = Effect.fn("Join.run")(function*() {
   let rounds = 0
   const entered = yield* round.pipe(
     Effect.tapError((e) =>
-      Effect.sync(() => rounds++).pipe(
-        Effect.andThen(Effect.logWarning(`${self.address} cannot join yet, retrying: ${e.message}`))
-      )
+      e.taken === true || e.refused === true
+        ? Effect.void
+        : Effect.sync(() => rounds++).pipe(
+          Effect.andThen(Effect.logWarning(`${self.address} cannot join yet, retrying: ${e.message}`))
+        )
     ),
     Effect.retry({
       schedule: roundSchedule,
-      // A taken ID is final; a node with members to rejoin or seeds to wait for keeps trying.
-      while: (e) => e.taken !== true && (rejoining || plan.mayStart || rounds < FRESH_ROUNDS)
+      // A taken ID and refused credentials are final; a node with members to rejoin or seeds to
+      // wait for keeps trying.
+      while: (e) => e.taken !== true && e.refused !== true && (rejoining || plan.mayStart || rounds < FRESH_ROUNDS)
     })
   )
   if (Option.isNone(entered)) return yield* start

@@ -4,7 +4,7 @@
  * process, for unit tests and the simulator. Either way the calls go through the same handlers
  * (`DhtServer`) and the same client code (`Peers`); only the wire differs.
  */
-import { Errors, Grpc, MemoryNetwork, Proto, type Wire } from "@crustyring/protocol"
+import { Address, Errors, Grpc, MemoryNetwork, Proto, Tls, type Wire } from "@crustyring/protocol"
 import { Context, type Duration, Effect, Layer, type Scope, type Stream } from "effect"
 
 /** A connection to one peer process, with a client for each of its addresses (virtual nodes). */
@@ -30,6 +30,12 @@ export interface Service {
     timeout: Duration.Input,
     invoke: (options: import("@grpc/grpc-js").CallOptions) => import("@grpc/grpc-js").ClientReadableStream<Res>
   ) => Stream.Stream<Res, Errors.RpcError>
+  /**
+   * Why calls to `target` fail when the cause is the credentials (TLS against plaintext, another
+   * cluster's CA, a certificate without the address): one line naming it, or undefined when the
+   * target is simply down. For errors that must not be retried.
+   */
+  readonly mismatch: (target: string) => Effect.Effect<string | undefined>
 }
 
 /** The node's transport. Without one in context, a node uses gRPC. */
@@ -53,7 +59,8 @@ export const grpc: Service = {
       }
     }),
   call: Grpc.call,
-  callStream: Grpc.callStream
+  callStream: Grpc.callStream,
+  mismatch: (target) => Effect.flatMap(Effect.service(Tls.Security), (security) => Tls.mismatch(Address.target(target), security))
 }
 
 /** gRPC over sockets, as a layer. */
@@ -83,7 +90,8 @@ export const memory = (network: MemoryNetwork.Network, self: string): Service =>
       }
     }),
   call: MemoryNetwork.call,
-  callStream: MemoryNetwork.callStream
+  callStream: MemoryNetwork.callStream,
+  mismatch: () => Effect.succeed(undefined)
 })
 
 /** The in-memory network as the transport of the process at `self`. */

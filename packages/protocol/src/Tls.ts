@@ -10,6 +10,8 @@
 import * as grpc from "@grpc/grpc-js"
 import { X509Certificate, createPrivateKey } from "node:crypto"
 import * as fs from "node:fs"
+import * as net from "node:net"
+import * as tls from "node:tls"
 import * as path from "node:path"
 import { Context, Effect, Schema } from "effect"
 import * as Errors from "./Errors.ts"
@@ -231,3 +233,102 @@ export const admit = (
   }
   return undefined
 }
+
+/** What a TLS handshake with an address showed, to say why calls to it fail. */
+export type Probe =
+  | { readonly _tag: "Tls"; readonly trusted: true }
+  | { readonly _tag: "Tls"; readonly trusted: false; readonly reason: string }
+  | { readonly _tag: "Plaintext" }
+  | { readonly _tag: "Unreachable" }
+
+/**
+ * Tries one TLS handshake with `target` ("host:port") under `security`, to tell a credentials
+ * mismatch from an address that is down: gRPC reports both as UNAVAILABLE. A handshake that
+ * completes shows a TLS server, and whether its certificate is from our CA and names `target`;
+ * one the server breaks off with a TLS protocol error shows a plaintext server.
+ */
+export const probe = (target: string, security: Security, timeoutMs = 3000): Effect.Effect<Probe> =>
+  Effect.callback<Probe>((resume) => {
+    const { host, port } = splitTarget(target)
+    const tlsPem = security._tag === "Tls" ? security.pem : undefined
+    const socket = tls.connect({
+      host,
+      port,
+      ...(net.isIP(host) ? {} : { servername: host }),
+      ALPNProtocols: ["h2"],
+      rejectUnauthorized: false,
+      ...(tlsPem ? { ca: tlsPem.ca, ...(tlsPem.cert && tlsPem.key ? { cert: tlsPem.cert, key: tlsPem.key } : {}) } : {})
+    })
+    let done = false
+    const finish = (p: Probe) => {
+      if (done) return
+      done = true
+      clearTimeout(timer)
+      socket.destroy()
+      resume(Effect.succeed(p))
+    }
+    const timer = setTimeout(() => finish({ _tag: "Unreachable" }), timeoutMs)
+    socket.once("secureConnect", () => {
+      if (!tlsPem) return finish({ _tag: "Tls", trusted: false, reason: "it serves TLS" })
+      if (!socket.authorized) {
+        const code = String(socket.authorizationError ?? "")
+        const names = socket.getPeerCertificate().subjectaltname ?? "nothing"
+        return finish({
+          _tag: "Tls",
+          trusted: false,
+          reason: UNTRUSTED.has(code)
+            ? "its certificate is not signed by this process's CA (ca.crt): it belongs to another cluster"
+            : code === "ERR_TLS_CERT_ALTNAME_INVALID"
+            ? `its certificate does not name ${host} (it names ${names}); make it with dht-certs create-node DIR ${host} ...`
+            : code === "CERT_HAS_EXPIRED"
+            ? "its certificate has expired"
+            : `its certificate is not valid (${code})`
+        })
+      }
+      const cert = socket.getPeerCertificate()
+      const mismatch = tls.checkServerIdentity(host, cert)
+      if (mismatch) {
+        return finish({
+          _tag: "Tls",
+          trusted: false,
+          reason: `its certificate does not name ${host} (it names ${cert.subjectaltname ?? "nothing"}); make it with dht-certs create-node DIR ${host} ...`
+        })
+      }
+      finish({ _tag: "Tls", trusted: true })
+    })
+    socket.once("error", (e: NodeJS.ErrnoException) => {
+      const code = e.code ?? ""
+      finish(code.startsWith("ERR_SSL_") || code === "EPROTO" ? { _tag: "Plaintext" } : { _tag: "Unreachable" })
+    })
+    return Effect.sync(() => finish({ _tag: "Unreachable" }))
+  })
+
+/** OpenSSL's verification codes for a chain that does not lead to our CA. */
+const UNTRUSTED = new Set([
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "CERT_SIGNATURE_FAILURE"
+])
+
+const splitTarget = (target: string): { readonly host: string; readonly port: number } => {
+  const colon = target.lastIndexOf(":")
+  const host = target.slice(0, colon).replace(/^\[(.*)\]$/, "$1")
+  return { host, port: Number(target.slice(colon + 1)) }
+}
+
+/**
+ * Why calls from a process with `security` to `target` fail, when the cause is a credentials
+ * mismatch: one line naming it, or undefined when the target is simply down or TLS agrees.
+ */
+export const mismatch = (target: string, security: Security): Effect.Effect<string | undefined> =>
+  Effect.map(probe(target, security), (p) => {
+    if (security._tag === "Plaintext") {
+      return p._tag === "Tls" ? `${target} serves TLS and this process runs plaintext: give it the cluster's certificates (--certs-dir)` : undefined
+    }
+    if (p._tag === "Plaintext") return `${target} serves plaintext and this process runs TLS (--certs-dir): the two cannot talk`
+    if (p._tag === "Tls" && !p.trusted) return `${target} is refused: ${p.reason}`
+    return undefined
+  })
