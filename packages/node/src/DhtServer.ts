@@ -12,14 +12,13 @@ import * as Join from "./Join.ts"
 import * as Membership from "./Membership.ts"
 import { NodeConfig } from "./NodeConfig.ts"
 import * as Digest from "./Digest.ts"
-import { fromRef, fromWire, Peers, toRef, toWire } from "./Peers.ts"
+import { fromRef, fromWire, notAhead, Peers, toRef, toWire } from "./Peers.ts"
 import * as Query from "./Query.ts"
 import { Repair } from "./Repair.ts"
 import { Replication, storageError } from "./Replication.ts"
 import { Router } from "./Router.ts"
 import { Storage } from "./Storage.ts"
 import * as TakeOver from "./TakeOver.ts"
-import * as Version from "./Version.ts"
 import { VirtualNodes } from "./VirtualNodes.ts"
 
 const parsePosition = (s: string, what: string): Effect.Effect<Position.Position, Errors.InvalidArgument> => {
@@ -51,6 +50,11 @@ export const make = Effect.gen(function*() {
   const context = yield* Effect.context<NodeConfig | Membership.Membership | Storage | Replication | Peers>()
 
   const skewMs = Duration.toMillis(config.maxClockSkew)
+  /** A key from a peer: 1 to `maxKeyBytes` bytes. */
+  const argKey = (key: Uint8Array) =>
+    key.length === 0 || key.length > config.maxKeyBytes
+      ? Effect.fail(new Errors.InvalidArgument({ message: `key must be 1 to ${config.maxKeyBytes} bytes, got ${key.length}` }))
+      : Effect.void
   /**
    * An entry from a peer, checked: a well-formed version no further ahead of this node's clock
    * than `maxClockSkew`, and a key and value within the limits.
@@ -58,16 +62,9 @@ export const make = Effect.gen(function*() {
   const argEntry = (wire: Wire.Entry__Output) =>
     Effect.gen(function*() {
       const entry = yield* Effect.mapError(fromWire(wire), (e) => new Errors.InvalidArgument({ message: e.message }))
-      const now = yield* Clock.currentTimeMillis
-      const ahead = Version.millis(entry.version.hlc) - now
-      if (ahead > skewMs) {
-        return yield* new Errors.InvalidArgument({
-          message: `entry version is ${ahead} ms ahead of this node's clock (at most ${skewMs} ms, --max-clock-skew); refused`
-        })
-      }
-      if (entry.key.length === 0 || entry.key.length > config.maxKeyBytes) {
-        return yield* new Errors.InvalidArgument({ message: `entry key must be 1 to ${config.maxKeyBytes} bytes, got ${entry.key.length}` })
-      }
+      const ahead = notAhead(entry, yield* Clock.currentTimeMillis, skewMs)
+      if (ahead !== undefined) return yield* new Errors.InvalidArgument({ message: ahead })
+      yield* argKey(entry.key)
       if (entry.value !== undefined && entry.value.length > config.maxValueBytes) {
         return yield* new Errors.InvalidArgument({ message: `entry value must be at most ${config.maxValueBytes} bytes, got ${entry.value.length}` })
       }
@@ -207,7 +204,7 @@ export const make = Effect.gen(function*() {
         return {}
       })),
     Fetch: Grpc.unary(context, (req: Wire.FetchRequest__Output) =>
-      Effect.map(Effect.mapError(storage.lookup(req.key), storageError), (entry): Wire.FetchReply =>
+      Effect.map(Effect.andThen(argKey(req.key), Effect.mapError(storage.lookup(req.key), storageError)), (entry): Wire.FetchReply =>
         Option.match(entry, {
           onNone: () => ({}),
           onSome: (e) => ({ entry: toWire(e), ...(e.value === undefined ? {} : { value: e.value }) })
@@ -241,6 +238,9 @@ export const make = Effect.gen(function*() {
     TakeOver: Grpc.unary(context, (req: Wire.TakeOverRequest__Output) =>
       Effect.gen(function*() {
         const leaving = yield* argRef(req.leaving, "leaving node")
+        if (req.successors.length > membership.successorListLength) {
+          return yield* new Errors.InvalidArgument({ message: `at most ${membership.successorListLength} successors, got ${req.successors.length}` })
+        }
         const successors = yield* Effect.forEach(req.successors, (s) => argRef(s, "successor"))
         yield* acceptTakeOver(leaving, successors)
         // Fetch the range in the background; reads go through to the leaving node meanwhile.

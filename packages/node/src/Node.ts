@@ -59,7 +59,15 @@ export const make = Effect.gen(function*() {
   const invalid = validate(config)
   if (invalid !== undefined) return yield* new StartError({ message: invalid })
   const transport = yield* Transport.current
-  const server = yield* transport.listen({ host: config.host, port: config.port })
+  const server = yield* transport.listen({
+    host: config.host,
+    port: config.port,
+    limits: {
+      ...Grpc.defaultLimits,
+      // A request holds one entry, or a peer's batch of a few MiB (see Repair): room for both.
+      maxMessageBytes: Math.max(Grpc.defaultLimits.maxMessageBytes, config.maxKeyBytes + config.maxValueBytes + 4 * 1024 * 1024)
+    }
+  })
   const address = config.advertise ?? advertised(config.host, server.port)
   const bootstrap = yield* Bootstrap
   const vnodes = VirtualNodes.make(config.vnodes)

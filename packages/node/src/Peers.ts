@@ -4,23 +4,31 @@
  */
 import { Address, Errors, type Wire } from "@crustyring/protocol"
 import { Position } from "@crustyring/ring"
-import { Context, Duration, Effect, Layer, Option, RcMap, Stream } from "effect"
+import { Clock, Context, Duration, Effect, Layer, Option, RcMap, Stream } from "effect"
 import type { Member } from "./Membership.ts"
 import { NodeConfig } from "./NodeConfig.ts"
 import * as Transport from "./Transport.ts"
 import type { Entry } from "./Storage.ts"
 import type { Digest } from "./Digest.ts"
+import * as Version from "./Version.ts"
 
 /** A member as a wire `NodeRef`. */
 export const toRef = (m: Member): Wire.NodeRef => ({ id: m.id.toString(), addr: m.address })
 
-/** A wire `NodeRef` as a member; a malformed one is the sender's bug. */
+/**
+ * A wire `NodeRef` as a member; a malformed one is the sender's bug. Its ID must be the one its
+ * address hashes to, the ring's one ID rule: a reference that breaks it is forged or corrupt.
+ */
 export const fromRef = (ref: Wire.NodeRef__Output | null | undefined, what: string): Effect.Effect<Member, Errors.Internal> => {
   const id = ref ? Position.parse(ref.id) : undefined
   const addr = ref ? Address.normalize(ref.addr) : undefined
-  return id !== undefined && addr && "address" in addr
-    ? Effect.succeed({ id, address: addr.address })
-    : Effect.fail(new Errors.Internal({ message: `malformed ${what} in peer reply: ${JSON.stringify(ref)}` }))
+  if (id === undefined || !addr || !("address" in addr)) {
+    return Effect.fail(new Errors.Internal({ message: `malformed ${what}: ${JSON.stringify(ref)}` }))
+  }
+  if (Position.nodeId(addr.address) !== id) {
+    return Effect.fail(new Errors.Internal({ message: `${what} ${addr.address} has ID ${Position.toHex(id)}, but its address gives ${Position.toHex(Position.nodeId(addr.address))}` }))
+  }
+  return Effect.succeed({ id, address: addr.address })
 }
 
 /** A stored entry on the wire. */
@@ -38,6 +46,16 @@ export const fromWire = (e: Wire.Entry__Output): Effect.Effect<Entry, Errors.Int
   return hlc !== undefined && writer !== undefined
     ? Effect.succeed({ key: e.key, value: e.tombstone ? undefined : e.value, version: { hlc, writer } })
     : Effect.fail(new Errors.Internal({ message: `malformed entry version: ${JSON.stringify(e.version)}` }))
+}
+
+/**
+ * Refuses an entry whose version is more than `skewMs` ahead of `now`: a version far ahead would
+ * win every later write for as long as it leads. Applied to entries from peers, in requests and
+ * in replies alike.
+ */
+export const notAhead = (entry: Entry, now: number, skewMs: number): string | undefined => {
+  const ahead = Version.millis(entry.version.hlc) - now
+  return ahead > skewMs ? `entry version is ${ahead} ms ahead of this node's clock (at most ${skewMs} ms, --max-clock-skew); refused` : undefined
 }
 
 /** The owner of a position, with the end of its range, as found by routing. */
@@ -104,6 +122,14 @@ export const make = Effect.gen(function*() {
   const pool = yield* RcMap.make({ lookup: (target: string) => transport.connect(target), idleTimeToLive: "1 minute" })
   const clientOf = (to: string) => Effect.map(RcMap.get(pool, Address.target(to)), (connection) => connection.client(to))
   const timeout = config.rpcTimeout
+  const skewMs = Duration.toMillis(config.maxClockSkew)
+  /** An entry from a peer's reply, refused (as the peer's bug) when its version is too far ahead. */
+  const replied = (wire: Wire.Entry__Output, from: string) =>
+    Effect.flatMap(fromWire(wire), (entry) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        const ahead = notAhead(entry, now, skewMs)
+        return ahead === undefined ? Effect.succeed(entry) : Effect.fail(new Errors.Internal({ message: `${from}: ${ahead}` }))
+      }))
   const withClient = <A, E>(to: string, f: (client: Wire.PeerClient) => Effect.Effect<A, E>) =>
     Effect.scoped(Effect.flatMap(clientOf(to), f))
   const call = <Res>(
@@ -170,17 +196,17 @@ export const make = Effect.gen(function*() {
           duration: Duration.times(config.rpcTimeout, 2),
           orElse: () => Stream.fail(new Errors.DeadlineExceeded({ message: `${to}: range transfer stalled for ${Duration.format(Duration.times(config.rpcTimeout, 2))}` }))
         }),
-        Stream.mapEffect(fromWire)
+        Stream.mapEffect((e) => replied(e, to))
       ),
     releaseRange: (to, start, end) =>
       unary(to, (c, o, cb) => c.ReleaseRange({ start: start.toString(), end: end.toString() }, o, cb)).pipe(Effect.asVoid),
     fetch: (to, key) =>
       unary<Wire.FetchReply__Output>(to, (c, o, cb) => c.Fetch({ key }, o, cb)).pipe(
-        Effect.flatMap((r) => r.entry ? Effect.asSome(fromWire(r.entry)) : Effect.succeedNone)
+        Effect.flatMap((r) => r.entry ? Effect.asSome(replied(r.entry, to)) : Effect.succeedNone)
       ),
     write: (to, entry) =>
       unary<Wire.WriteReply__Output>(to, (c, o, cb) => c.Write({ entry: toWire(entry) }, o, cb)).pipe(
-        Effect.flatMap((r) => r.previous ? Effect.asSome(fromWire(r.previous)) : Effect.succeedNone)
+        Effect.flatMap((r) => r.previous ? Effect.asSome(replied(r.previous, to)) : Effect.succeedNone)
       ),
     push: (to, entries) => unary(to, (c, o, cb) => c.Push({ entries: entries.map(toWire) }, o, cb)).pipe(Effect.asVoid),
     digest: (to, start, end, buckets) =>

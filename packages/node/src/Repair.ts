@@ -278,6 +278,7 @@ export const make = Effect.gen(function*() {
     // Hand the entries over in ring order, one owner's range at a time.
     let owner: { readonly member: Membership.Member; readonly end: Position.Position; readonly start: Position.Position } | undefined
     let batch: Array<Entry> = []
+    let batchBytes = 0
     // Everything handed on: only these versions are dropped, so a write merged meanwhile stays.
     const handed: Array<Entry> = []
     let local = false
@@ -285,6 +286,7 @@ export const make = Effect.gen(function*() {
       if (!owner || batch.length === 0) return Effect.void
       const out = batch
       batch = []
+      batchBytes = 0
       return Effect.andThen(peers.push(owner.member.address, out), Effect.andThen(moved(out.length), Effect.sync(() => void handed.push(...out))))
     })
     yield* storage.scan(start, end).pipe(
@@ -303,7 +305,10 @@ export const make = Effect.gen(function*() {
             local = true
             return
           }
+          const size = entry.key.length + (entry.value?.length ?? 0)
+          if (batch.length > 0 && batchBytes + size > PUSH_BATCH_BYTES) yield* flush
           batch.push(entry)
+          batchBytes += size
           if (batch.length >= PUSH_BATCH) yield* flush
         })
       )

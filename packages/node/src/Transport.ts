@@ -15,7 +15,9 @@ export interface Connection {
 /** The transport. */
 export interface Service {
   /** Serves this node on `host:port` (port 0 picks a free one) until the scope closes. */
-  readonly listen: (options: { readonly host: string; readonly port: number }) => Effect.Effect<Grpc.Server, Errors.Unavailable, Scope.Scope>
+  readonly listen: (
+    options: { readonly host: string; readonly port: number; readonly limits?: Grpc.Limits }
+  ) => Effect.Effect<Grpc.Server, Errors.Unavailable, Scope.Scope>
   /** A connection to the process at `target` ("host:port"), closed with the scope. */
   readonly connect: (target: string) => Effect.Effect<Connection, never, Scope.Scope>
   /** Runs one unary call with a deadline, as `Grpc.call`. */

@@ -21,6 +21,27 @@ export const channelOptions: grpc.ChannelOptions = {
   "grpc.max_reconnect_backoff_ms": 2_000
 }
 
+/**
+ * Limits per connection of a server, so that one caller cannot exhaust it: a request larger
+ * than `maxMessageBytes` is refused with RESOURCE_EXHAUSTED before it is decoded, and one
+ * connection may have at most `maxConcurrentStreams` calls open at once (HTTP/2's
+ * SETTINGS_MAX_CONCURRENT_STREAMS: a client's further calls wait for a free stream).
+ */
+export interface Limits {
+  readonly maxMessageBytes: number
+  readonly maxConcurrentStreams: number
+}
+
+/** Room for any one request of the default 1 MiB values, and a peer's batch of a few MiB. */
+export const defaultLimits: Limits = { maxMessageBytes: 8 * 1024 * 1024, maxConcurrentStreams: 256 }
+
+/** The grpc-js options of a server with `limits`. */
+export const serverOptions = (limits: Limits): grpc.ServerOptions => ({
+  ...channelOptions,
+  "grpc.max_receive_message_length": limits.maxMessageBytes,
+  "grpc.max_concurrent_streams": limits.maxConcurrentStreams
+})
+
 /** Silences grpc-js's own stderr logging; our errors already say what failed. For the CLIs. */
 export const silenceLibraryLogs = (): void => grpc.setLogVerbosity(grpc.logVerbosity.NONE)
 
@@ -67,10 +88,11 @@ export const listen = (options: {
   readonly host: string
   readonly port: number
   readonly drain?: Duration.Input
+  readonly limits?: Limits
 }): Effect.Effect<Server, Errors.Unavailable, Scope.Scope> =>
   Effect.gen(function*() {
     const server = yield* Effect.acquireRelease(
-      Effect.sync(() => new grpc.Server(channelOptions)),
+      Effect.sync(() => new grpc.Server(serverOptions(options.limits ?? defaultLimits))),
       (s) =>
         Effect.callback<void>((resume) => s.tryShutdown(() => resume(Effect.void))).pipe(
           Effect.timeoutOrElse({

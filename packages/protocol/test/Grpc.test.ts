@@ -71,3 +71,49 @@ describe("Grpc absolute deadlines", () => {
     expect(Grpc.lateBy(m, 1250)).toBe(0)
   })
 })
+
+describe("Grpc per-connection limits", () => {
+  it.live("one connection gets at most maxConcurrentStreams calls at once; more wait, and all complete", () =>
+    Effect.gen(function*() {
+      const server = yield* Grpc.listen({ host: "127.0.0.1", port: 0, limits: { maxMessageBytes: 64 * 1024, maxConcurrentStreams: 2 } })
+      let open = 0
+      let most = 0
+      const context = yield* Effect.context<never>()
+      const implementation: Partial<Wire.PeerHandlers> = {
+        Ping: Grpc.unary(context, () =>
+          Effect.gen(function*() {
+            open++
+            most = Math.max(most, open)
+            yield* Effect.sleep("50 millis")
+            open--
+            return { vnodes: 1 }
+          }))
+      }
+      yield* server.add({ definition: Proto.proto.peer.Peer.service, implementation: implementation as grpc.UntypedServiceImplementation })
+      const address = `127.0.0.1:${server.port}`
+      const client = yield* Grpc.client(Proto.proto.peer.Peer, address)
+      yield* Effect.forEach(Array.from({ length: 10 }), () => Grpc.call(address, "10 seconds", (o, cb) => client.Ping({}, o, cb)), {
+        concurrency: "unbounded"
+      })
+      expect(most).toBe(2)
+    }))
+
+  it.live("a request larger than maxMessageBytes is refused before any handler runs", () =>
+    Effect.gen(function*() {
+      const server = yield* Grpc.listen({ host: "127.0.0.1", port: 0, limits: { maxMessageBytes: 64 * 1024, maxConcurrentStreams: 2 } })
+      let ran = 0
+      const context = yield* Effect.context<never>()
+      const implementation: Partial<Wire.PeerHandlers> = {
+        Fetch: Grpc.unary(context, () => Effect.sync(() => (ran++, { found: false }))) as Wire.PeerHandlers["Fetch"]
+      }
+      yield* server.add({ definition: Proto.proto.peer.Peer.service, implementation: implementation as grpc.UntypedServiceImplementation })
+      const address = `127.0.0.1:${server.port}`
+      const client = yield* Grpc.client(Proto.proto.peer.Peer, address)
+      const big = yield* Effect.flip(Grpc.call(address, "5 seconds", (o, cb) => client.Fetch({ key: Buffer.alloc(100 * 1024) }, o, cb)))
+      expect(big._tag).toBe("InvalidArgument")
+      expect(big.message).toMatch(/larger than max/)
+      expect(ran).toBe(0)
+      yield* Grpc.call(address, "5 seconds", (o, cb) => client.Fetch({ key: Buffer.alloc(1024) }, o, cb))
+      expect(ran).toBe(1)
+    }))
+})
