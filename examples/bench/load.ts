@@ -8,13 +8,25 @@
 import * as grpc from "@grpc/grpc-js"
 import { Grpc, Proto, type Wire } from "@crustyring/protocol"
 import { spawn } from "node:child_process"
+import { readFileSync } from "node:fs"
 import { performance } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
 import { percentile } from "./stats.ts"
 
-/** A raw client of one node, with the channel options every Crusty Ring client uses. */
-export const connect = (target: string): Wire.DhtNodeClient =>
-  new Proto.proto.dht.DhtNode(target, grpc.credentials.createInsecure(), Grpc.channelOptions)
+/** PEM files of a TLS client: the CA, and the client's certificate and key. */
+export interface TlsFiles {
+  readonly ca: string
+  readonly cert: string
+  readonly key: string
+}
+
+/** A raw client of one node, with the channel options every Crusty Ring client uses; TLS with `tls`. */
+export const connect = (target: string, tls?: TlsFiles): Wire.DhtNodeClient =>
+  new Proto.proto.dht.DhtNode(
+    target,
+    tls ? grpc.credentials.createSsl(readFileSync(tls.ca), readFileSync(tls.key), readFileSync(tls.cert)) : grpc.credentials.createInsecure(),
+    Grpc.channelOptions
+  )
 
 /** The keys `k0` .. `k<n-1>` as bytes. */
 export const makeKeys = (n: number, prefix = "k"): ReadonlyArray<Buffer> =>
@@ -134,7 +146,7 @@ const cpuMicros = (u: NodeJS.CpuUsage) => u.user + u.system
  * phase. The child has a core of its own, and this process reads its own CPU time at the
  * window marks, which is the server's cost when the server is all this process runs.
  */
-export const child = (target: string, options: Omit<PhaseOptions, "op">): Promise<ChildResult> =>
+export const child = (target: string, options: Omit<PhaseOptions, "op"> & { readonly tls?: TlsFiles }): Promise<ChildResult> =>
   new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, [fileURLToPath(import.meta.url), target, JSON.stringify(options)], { stdio: ["ignore", "pipe", "inherit"] })
     const marks = new Map<string, number>()
@@ -169,8 +181,8 @@ export const child = (target: string, options: Omit<PhaseOptions, "op">): Promis
 // writes that many keys `key-<i>` and prints how long that took.
 if (import.meta.main) {
   const target = process.argv[2]!
-  const opts = JSON.parse(process.argv[3] ?? "{}") as Omit<PhaseOptions, "op"> & { readonly fill?: number }
-  const client = connect(target)
+  const opts = JSON.parse(process.argv[3] ?? "{}") as Omit<PhaseOptions, "op"> & { readonly fill?: number; readonly tls?: TlsFiles }
+  const client = connect(target, opts.tls)
   await new Promise<void>((resolve, reject) =>
     client.waitForReady(Date.now() + 5000, (err) => (err ? reject(err) : resolve()))
   )

@@ -9,6 +9,7 @@
  *   f. memory of one node holding 100,000 keys, vs the bare server (clean child processes)
  *   g. one node on the memory store vs --data-dir (LMDB) under --durability sync and async
  *   h. virtual nodes in a running cluster: start time, key balance, idle CPU per process
+ *   i. one node over TLS (mutual, certificates from dht-certs) vs the same node in plaintext
  *
  * Each section prints an aligned table; the run writes `bench-results.json` at the repo root
  * and prints the same JSON as the last stdout line.
@@ -29,13 +30,15 @@
  */
 import type { DhtClient } from "@crustyring/client"
 import { DurableStorage } from "@crustyring/node"
-import { Address, type Wire } from "@crustyring/protocol"
+import { Certs } from "@crustyring/cli"
+import { Address, Tls, type Wire } from "@crustyring/protocol"
 import { Position } from "@crustyring/ring"
 import { TestCluster } from "@crustyring/testing"
 import { Duration, Effect, Exit, Option, Schedule, Scope } from "effect"
 import { spawn } from "node:child_process"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import * as os from "node:os"
+import * as path from "node:path"
 import { performance } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
 import * as Balance from "./balance.ts"
@@ -48,7 +51,7 @@ import { fmt, header, mean, median, percentile, round, table } from "./stats.ts"
 // ---------------------------------------------------------------------------------------------
 
 const QUICK = process.env.BENCH_QUICK === "1"
-const ONLY = new Set((process.env.BENCH_ONLY ?? "abcdefgh").toLowerCase().split(""))
+const ONLY = new Set((process.env.BENCH_ONLY ?? "abcdefghi").toLowerCase().split(""))
 const REPS = QUICK ? 1 : 3
 const WARMUP_MS = QUICK ? 500 : 1000
 const WINDOW_MS = QUICK ? 2000 : 5000
@@ -719,6 +722,74 @@ const sectionH = async () => {
   return { processes: VNODE_PROCESSES, keys: VNODE_KEYS, rows: json }
 }
 
+// ---------------------------------------------------------------------------------------------
+// i. TLS vs plaintext
+// ---------------------------------------------------------------------------------------------
+
+const sectionI = async () => {
+  header("i. One node over mutual TLS vs the same kind of node in plaintext")
+  // Certificates as dht-certs makes them, in a temp dir: a CA, a node for 127.0.0.1, a client.
+  const dir = mkdtempSync(path.join(os.tmpdir(), "crusty-bench-tls-"))
+  try {
+    const ca = await Certs.createCa()
+    const node = await Certs.createNode(ca, ["127.0.0.1"])
+    const user = await Certs.createClient(ca, "bench")
+    const file = (name: string, pem: string) => {
+      writeFileSync(path.join(dir, name), pem, { mode: 0o600 })
+      return path.join(dir, name)
+    }
+    const tls = { ca: file("ca.crt", ca.cert), cert: file("client.bench.crt", user.cert), key: file("client.bench.key", user.key) }
+    file("node.crt", node.cert)
+    file("node.key", node.key)
+    const security = await Effect.runPromise(Tls.fromDir(dir, "node"))
+    const runs = { plaintext: [] as Array<Load.ChildResult>, tls: [] as Array<Load.ChildResult> }
+    await withScope(async (run) => {
+      const plain = await run(cluster({ nodes: 1, registry: false }))
+      const secure = await run(Effect.provideService(cluster({ nodes: 1, registry: false }), Tls.Security, security))
+      for (let rep = 0; rep < REPS; rep++) {
+        const order = rep % 2 === 0 ? (["plaintext", "tls"] as const) : (["tls", "plaintext"] as const)
+        for (const mode of order) {
+          runs[mode].push(
+            mode === "tls" ? await Load.child(secure.nodes[0]!.address, { ...PHASE, tls }) : await Load.child(plain.nodes[0]!.address, PHASE)
+          )
+        }
+      }
+    })
+    const rows: Array<Array<string>> = []
+    const json: Record<string, unknown> = {}
+    for (const op of ["set", "get"] as const) {
+      const ratios = runs.tls.map((r, i) => r[op].opsPerSec / runs.plaintext[i]![op].opsPerSec)
+      for (const mode of ["plaintext", "tls"] as const) {
+        const rs = runs[mode].map((r) => r[op])
+        rows.push([
+          op === "set" ? "Set" : "Get",
+          mode,
+          fmt(median(rs.map((r) => r.opsPerSec))),
+          fmt(median(rs.map((r) => r.p50)), 2),
+          fmt(median(rs.map((r) => r.p99)), 2),
+          fmt(median(rs.map((r) => r.serverCpuUsPerOp)), 1),
+          mode === "plaintext" ? "1.00x" : ratio(median(ratios)),
+          String(rs.reduce((a, r) => a + r.errors, 0))
+        ])
+      }
+      json[op] = {
+        plaintextOpsPerSec: round(median(runs.plaintext.map((r) => r[op].opsPerSec)), 0),
+        tlsOpsPerSec: round(median(runs.tls.map((r) => r[op].opsPerSec)), 0),
+        opsRatioTlsOverPlaintext: round(median(ratios), 3),
+        opsRatioPerRep: ratios.map((x) => round(x, 3))
+      }
+    }
+    console.log(table(["phase", "transport", "ops/s", "p50 ms", "p99 ms", "server CPU us/op", "ops/s vs plaintext", "errors"], rows))
+    console.log(
+      `${CONCURRENCY} in flight over one connection, ${VALUE_BYTES} B values, ${fmt(KEYS)} keys; the client presents a certificate (mutual TLS, ECDSA P-256);` +
+        ` medians of ${REPS} repetitions, modes alternating; the ratio is the median of per-repetition ratios.`
+    )
+    return { ...json, reps: REPS, concurrency: CONCURRENCY, valueBytes: VALUE_BYTES }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
 const started = now()
 console.log(`Crusty Ring benchmarks: ${machine.cpu}, ${machine.cpus} CPUs, ${machine.totalMemoryGB} GB, Node ${machine.node}, ${machine.date}`)
 console.log(`Load average at start: ${machine.loadAvgAtStart.join(" ")}${machine.loadAvgAtStart[0]! > 0.5 ? " (other work is running: expect noise)" : ""}`)
@@ -743,6 +814,7 @@ await timed("e", sectionE)
 await timed("f", sectionF)
 await timed("g", sectionG)
 await timed("h", sectionH)
+await timed("i", sectionI)
 
 const totalSeconds = round((now() - started) / 1000, 1)
 console.log(`\nTotal: ${fmt(totalSeconds, 1)} s`)
@@ -755,7 +827,7 @@ const results = {
   sectionLoadAvg: loadAvg,
   ...sections
 }
-const complete = [..."abcdefgh"].every((s) => ONLY.has(s)) && !QUICK
+const complete = [..."abcdefghi"].every((s) => ONLY.has(s)) && !QUICK
 if (complete) writeFileSync(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`)
 else console.log(`(partial or quick run: ${RESULTS_FILE} not written)`)
 console.log(JSON.stringify(results))
