@@ -11,17 +11,8 @@ import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { JOINED, REGISTRY_LISTENING, STARTED_RING } from "./cluster.ts"
-import { runBin, spawnBin, STACK_TRACE } from "./processes.ts"
-import { certs, client, clusterCerts, startTlsNode, tempDir } from "./tls.ts"
-
-/** Expects a run that failed with exit 1 and exactly one `error:` line matching `pattern`, and no stack trace. */
-const refused = (r: { readonly code: number | null; readonly stderr: string }, pattern: RegExp) => {
-  expect(r.code, r.stderr).toBe(1)
-  expect(r.stderr).not.toMatch(STACK_TRACE)
-  const errors = r.stderr.split("\n").filter((l) => l.startsWith("error: "))
-  expect(errors, r.stderr).toHaveLength(1)
-  expect(errors[0]).toMatch(pattern)
-}
+import { runBin, spawnBin } from "./processes.ts"
+import { certs, client, clusterCerts, refused, startTlsNode, tempDir } from "./tls.ts"
 
 describe("TLS access", () => {
   it.live("a node with the wrong credentials is refused at its join, names the cause, exits 1, and the ring is unchanged", () =>

@@ -4,7 +4,7 @@ import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { runBin, spawnBin } from "./processes.ts"
+import { runBin, spawnBin, STACK_TRACE } from "./processes.ts"
 
 /** A temp directory, removed with the scope. */
 export const tempDir = Effect.acquireRelease(
@@ -43,3 +43,12 @@ export const client = (dir: string, node: string, words: ReadonlyArray<string>, 
     timeout: "30 seconds"
   })
 
+
+/** Expects a run that failed with exit 1 and exactly one `error:` line matching `pattern`, and no stack trace. */
+export const refused = (r: { readonly code: number | null; readonly stderr: string }, pattern: RegExp) => {
+  expect(r.code, r.stderr).toBe(1)
+  expect(r.stderr).not.toMatch(STACK_TRACE)
+  const errors = r.stderr.split("\n").filter((l) => l.startsWith("error: "))
+  expect(errors, r.stderr).toHaveLength(1)
+  expect(errors[0]).toMatch(pattern)
+}
