@@ -7,7 +7,7 @@
  * usage; 2 cluster unreachable or out of time.
  */
 import { ClientError, DhtClient, Display, RingStatus } from "@crustyring/client"
-import { Address, Tls } from "@crustyring/protocol"
+import { Address, Health, Tls } from "@crustyring/protocol"
 import { Config, Console, Effect, Option, Queue, Stream } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import * as readline from "node:readline"
@@ -41,7 +41,7 @@ const flags = {
   ),
   words: Argument.String("command").pipe(
     Argument.withDescription(
-      "get KEY | set KEY VALUE... | delete KEY | ring | remove HOST:PORT (forget a member that no longer answers); none opens a prompt"
+      "get KEY | set KEY VALUE... | delete KEY | ring | remove HOST:PORT (forget a member that no longer answers) | health (the gRPC health of the first --node, or the registry: exit 0 SERVING, 1 NOT_SERVING, 2 unreachable); none opens a prompt"
     ),
     Argument.variadic()
   )
@@ -54,6 +54,7 @@ type Parsed =
   | { readonly _tag: "Delete"; readonly key: string }
   | { readonly _tag: "Ring" }
   | { readonly _tag: "Remove"; readonly address: string }
+  | { readonly _tag: "Health" }
   | { readonly _tag: "Help" }
   | { readonly _tag: "Exit" }
   | { readonly _tag: "Invalid"; readonly reason: string }
@@ -79,6 +80,8 @@ export const parse = (words: ReadonlyArray<string>): Parsed => {
       return key !== undefined && rest.length === 0
         ? { _tag: "Remove", address: key }
         : { _tag: "Invalid", reason: "usage: REMOVE host:port (the address of a member that no longer answers)" }
+    case "health":
+      return key === undefined ? { _tag: "Health" } : { _tag: "Invalid", reason: "usage: HEALTH" }
     case "help":
       return { _tag: "Help" }
     case "exit":
@@ -221,6 +224,7 @@ const once = (client: DhtClient.Service, cmd: Parsed, json: boolean) =>
         return yield* showRing(client, json)
       case "Remove":
         return yield* removeMember(client, cmd.address, json)
+      case "Health":
       case "Help":
         return yield* Console.log(USAGE)
       case "Exit":
@@ -260,6 +264,8 @@ const answer = (client: DhtClient.Service, cmd: Parsed): Effect.Effect<void> =>
         return yield* showRing(client, false)
       case "Remove":
         return yield* removeMember(client, cmd.address, false)
+      case "Health":
+        return yield* Console.log("health is a one-shot command: dht-client --node HOST:PORT health")
       case "Help":
         return yield* Console.log(USAGE)
       case "Exit":
@@ -335,6 +341,18 @@ export const command = Command.make("dht-client", flags, (f) =>
       "certificate",
       f.words.length === 0
     )
+    const parsed = parse(f.words)
+    if (parsed._tag === "Health") {
+      // One server's own health, not the cluster's: the first --node, or the registry.
+      const address = "nodes" in target ? target.nodes[0]! : target.registry
+      const status = yield* Health.check(address, `${Math.min(f.timeout, 5000)} millis`).pipe(
+        Effect.provideService(Tls.Security, security),
+        Effect.mapError((e) => new UserError({ message: `${address}: ${oneLine(e.message)}`, exitCode: 2 }))
+      )
+      yield* Console.log(status)
+      if (status !== "SERVING") return yield* new UserError({ message: `${address} is not serving`, exitCode: 1 })
+      return
+    }
     return yield* Effect.scoped(Effect.gen(function*() {
       const client = yield* DhtClient.make(target, {
         deadline: `${f.timeout} millis`,

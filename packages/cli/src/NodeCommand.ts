@@ -3,10 +3,11 @@
  * through any live node (`--join`), or starts a new ring with neither.
  */
 import { Address, Tls } from "@crustyring/protocol"
-import { Bootstrap, DurableStorage, Node, NodeConfig, Remembered, Storage } from "@crustyring/node"
+import { Bootstrap, DurableStorage, Metrics, Node, NodeConfig, Remembered, Storage } from "@crustyring/node"
 import { Config, Duration, Effect, Layer, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import * as Durations from "./Durations.ts"
+import * as Logs from "./Logs.ts"
 import { UserError } from "./Main.ts"
 import * as Security from "./Security.ts"
 
@@ -91,6 +92,12 @@ const flags = {
     ),
     Flag.withDefault("sync" as const)
   ),
+  httpPort: Flag.Int("http-port").pipe(
+    Flag.withDescription("Serve /metrics, /healthz, /readyz and /status over HTTP on this port (HTTPS with --certs-dir; default off; env DHT_HTTP_PORT)"),
+    Flag.withFallbackConfig(Config.Int("DHT_HTTP_PORT")),
+    Flag.optional
+  ),
+  logFormat: Logs.format,
   certsDir: Security.certsDir,
   clientAuth: Security.clientAuth,
   forceId: Flag.Boolean("force-id").pipe(
@@ -116,7 +123,7 @@ const flagNames = (message: string) =>
 
 /** The `dht` command. */
 export const command = Command.make("dht", flags, (f) =>
-  Effect.gen(function*() {
+  Logs.provide(f.logFormat, Effect.gen(function*() {
     if (Option.isSome(f.portArg) && Option.isSome(f.port) && f.portArg.value !== f.port.value) {
       return yield* new UserError({ message: `port given twice: ${f.portArg.value} and --port ${f.port.value}` })
     }
@@ -127,6 +134,13 @@ export const command = Command.make("dht", flags, (f) =>
     }
     const port = Option.getOrElse(Option.orElse(f.port, () => f.portArg), () => NodeConfig.defaults.port)
     if (port < 0 || port > 65535) return yield* new UserError({ message: `--port must be 0-65535, got ${port}` })
+    const httpPort = Option.getOrUndefined(f.httpPort)
+    if (httpPort !== undefined && (httpPort < 0 || httpPort > 65535)) {
+      return yield* new UserError({ message: `--http-port must be 0-65535, got ${httpPort}` })
+    }
+    if (httpPort !== undefined && httpPort !== 0 && httpPort === port) {
+      return yield* new UserError({ message: `--http-port must differ from the gRPC port ${port}` })
+    }
     if (f.maxValueBytes < 1) return yield* new UserError({ message: `--max-value-bytes must be at least 1` })
     const advertise = Option.isSome(f.advertise) ? yield* address("advertise", f.advertise.value) : undefined
     if (advertise !== undefined && Address.vnode(advertise) !== 0) {
@@ -151,7 +165,8 @@ export const command = Command.make("dht", flags, (f) =>
       repairInterval: yield* duration("repair-interval", f.repairInterval, NodeConfig.defaults.repairInterval),
       repairRate: f.repairRate,
       tombstoneGrace: yield* duration("tombstone-grace", f.tombstoneGrace, NodeConfig.defaults.tombstoneGrace),
-      maxClockSkew: yield* duration("max-clock-skew", f.maxClockSkew, NodeConfig.defaults.maxClockSkew)
+      maxClockSkew: yield* duration("max-clock-skew", f.maxClockSkew, NodeConfig.defaults.maxClockSkew),
+      httpPort
     }
     const invalid = NodeConfig.validate(settings)
     if (invalid !== undefined) return yield* new UserError({ message: flagNames(invalid) })
@@ -177,12 +192,15 @@ export const command = Command.make("dht", flags, (f) =>
       ? Bootstrap.layerPeers(yield* Effect.forEach(seeds, (j) => address("join", j)))
       : Bootstrap.layerNewRing
     const remembered = Option.isSome(f.dataDir) ? Remembered.layerFile(f.dataDir.value) : Layer.empty
+    // One set of metrics for the process, shared by the store (commit latency) and the node.
+    const metrics = Layer.succeed(Metrics.Metrics, Metrics.make())
     const node = Node.layer.pipe(
       Layer.provide(Layer.mergeAll(
         NodeConfig.layer(settings),
         bootstrap,
-        storage,
-        remembered
+        storage.pipe(Layer.provide(metrics)),
+        remembered,
+        metrics
       ))
     )
     const security = yield* Security.make(f.certsDir, "node", f.clientAuth)
@@ -194,4 +212,4 @@ export const command = Command.make("dht", flags, (f) =>
         DataDirError: (e) => Effect.fail(new UserError({ message: e.message }))
       })
     )
-  })).pipe(Command.withDescription("Run a Crusty Ring DHT node. Stops gracefully on SIGINT or SIGTERM."))
+  }))).pipe(Command.withDescription("Run a Crusty Ring DHT node. Stops gracefully on SIGINT or SIGTERM."))

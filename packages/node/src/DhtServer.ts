@@ -6,10 +6,11 @@
  */
 import { Address, Errors, Grpc, Proto, type Wire } from "@crustyring/protocol"
 import { Position } from "@crustyring/ring"
-import { Clock, Duration, Effect, Option, Scope, Stream } from "effect"
+import { Cause, Clock, Duration, Effect, Option, Scope, Stream } from "effect"
 import * as Handoff from "./Handoff.ts"
 import * as Join from "./Join.ts"
 import * as Membership from "./Membership.ts"
+import * as Metrics from "./Metrics.ts"
 import { NodeConfig } from "./NodeConfig.ts"
 import * as Digest from "./Digest.ts"
 import { fromRef, fromWire, notAhead, Peers, toRef, toWire } from "./Peers.ts"
@@ -32,7 +33,19 @@ const parsePosition = (s: string, what: string): Effect.Effect<Position.Position
 const argRef = (ref: Wire.NodeRef__Output | null, what: string) =>
   Effect.mapError(fromRef(ref, what), (e) => new Errors.InvalidArgument({ message: e.message }))
 
-/** Builds the handlers of both services over the node's services. */
+/** The metrics outcome of each wire error. */
+const OUTCOMES: Record<Errors.RpcError["_tag"], Metrics.Outcome> = {
+  InvalidArgument: "invalid_argument",
+  Unavailable: "unavailable",
+  DeadlineExceeded: "deadline_exceeded",
+  FailedPrecondition: "unavailable",
+  AlreadyExists: "error",
+  Unauthenticated: "denied",
+  PermissionDenied: "denied",
+  Internal: "error"
+}
+
+/** Builds the handlers of the node's services, and its `Status` as an Effect (for the admin server). */
 export const make = Effect.gen(function*() {
   const config = yield* NodeConfig
   const membership = yield* Membership.Membership
@@ -119,8 +132,24 @@ export const make = Effect.gen(function*() {
     } satisfies Wire.NodeStatus
   })
 
+  const metrics = yield* Metrics.current
+  /** A client request, timed and counted by operation and outcome. */
+  const measured = (req: Wire.Query__Output, effect: Effect.Effect<Wire.QueryResult, Errors.RpcError>) =>
+    Effect.flatMap(Clock.currentTimeNanos, (started) =>
+      Effect.onExit(effect, (exit) =>
+        Effect.map(Clock.currentTimeNanos, (ended) => {
+          const seconds = Number(ended - started) / 1e9
+          const op = typeof req.ty === "string" ? req.ty.toLowerCase() : "invalid"
+          if (exit._tag === "Success") {
+            metrics.request(op, exit.value.error === undefined ? "ok" : "not_found", seconds, exit.value.hops ?? 0)
+          } else {
+            const e = Cause.findErrorOption(exit.cause)
+            metrics.request(op, e._tag === "Some" ? OUTCOMES[e.value._tag] : "error", seconds, 0)
+          }
+        })))
+
   const dht: Wire.DhtNodeHandlers = {
-    QueryDht: Grpc.unary(context, (req: Wire.Query__Output) => query(req, 0))
+    QueryDht: Grpc.unary(context, (req: Wire.Query__Output) => measured(req, query(req, 0)))
   }
 
   const peer: Wire.PeerHandlers = {
@@ -263,10 +292,11 @@ export const make = Effect.gen(function*() {
   // What clients and operators may ask: the same handlers as peer.Peer's, open to clients.
   const cluster: Wire.ClusterHandlers = { Status: peer.Status, Remove: peer.Remove }
 
-  return [
+  const services = [
     { definition: Proto.proto.dht.DhtNode.service, implementation: dht, audience: () => "clients" as const },
     { definition: Proto.proto.cluster.Cluster.service, implementation: cluster, audience: () => "clients" as const },
     // Node-to-node calls: under TLS, only callers with a node certificate.
     { definition: Proto.proto.peer.Peer.service, implementation: peer, audience: () => "nodes" as const }
   ] as const satisfies ReadonlyArray<Grpc.ServiceImplementation>
+  return { services, status }
 })

@@ -12,8 +12,10 @@ import { Position } from "@crustyring/ring"
 import { open, type RootDatabase } from "lmdb"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { performance } from "node:perf_hooks"
 import { Effect, Layer, Option, Schema, Scope, Stream } from "effect"
 import { type Entry, newer, Storage, StorageError, type Store } from "./Storage.ts"
+import * as Metrics from "./Metrics.ts"
 import * as Version from "./Version.ts"
 
 /** The on-disk format this code reads and writes. */
@@ -203,6 +205,7 @@ const checkMeta = (dir: string, options: Options): Effect.Effect<void, DataDirEr
 /** Opens the durable store in `options.dir`, creating it if needed; it closes with the scope. */
 export const make = (options: Options): Effect.Effect<Store, DataDirError, Scope.Scope> =>
   Effect.gen(function*() {
+    const metrics = yield* Metrics.current
     const dir = path.resolve(options.dir)
     yield* Effect.try({
       try: () => {
@@ -249,8 +252,11 @@ export const make = (options: Options): Effect.Effect<Store, DataDirError, Scope
     const commit = <A>(what: string, f: () => Promise<A>) =>
       Effect.tryPromise({
         try: async () => {
+          const started = performance.now()
           try {
-            return await f()
+            const result = await f()
+            metrics.commit((performance.now() - started) / 1000)
+            return result
           } catch (e) {
             const inner = (e as { commitError?: unknown }).commitError
             if (inner !== null && typeof inner === "object" && typeof (inner as Promise<unknown>).then === "function") {
@@ -349,6 +355,7 @@ export const make = (options: Options): Effect.Effect<Store, DataDirError, Scope
         for (const { value } of pairs(Position.make(0n), Position.make(0n))) if (isTombstone(value)) n++
         return n
       }),
+      durable: true,
       purge: (before) =>
         Effect.gen(function*() {
           const old = yield* read("scan", () => {

@@ -10,6 +10,7 @@
 import { Address, Errors } from "@crustyring/protocol"
 import { Clock, Deferred, Duration, Effect, Option, Schedule } from "effect"
 import * as Membership from "./Membership.ts"
+import * as Metrics from "./Metrics.ts"
 import { NodeConfig } from "./NodeConfig.ts"
 import { Peers } from "./Peers.ts"
 import { VirtualNodes } from "./VirtualNodes.ts"
@@ -20,6 +21,7 @@ export const MAX_PROBE_BACKOFF_MS = 1000
 /** Runs the detector for as long as the scope lives. */
 export const run = Effect.gen(function*() {
   const config = yield* NodeConfig
+  const metrics = yield* Metrics.current
   const membership = yield* Membership.Membership
   const peers = yield* Peers
   const vnodes = yield* VirtualNodes
@@ -61,8 +63,9 @@ export const run = Effect.gen(function*() {
         yield* Effect.logInfo(`${member.address} no longer answers; it has left the ring`)
       } else {
         membership.down.set(member.id, { member, since: at - silentMs, nextProbe: at + pingMs, backoff: pingMs })
+        metrics.detected()
         yield* peers.reset(member.address)
-        yield* Effect.logWarning(`${member.address} has not answered for ${silentMs} ms; marking it down (it stays a member)`)
+        yield* Membership.warnAbout(membership, member, `${member.address} has not answered for ${silentMs} ms; marking it down (it stays a member)`)
       }
       yield* membership.update((v) => Membership.withoutDead(v, member))
     })

@@ -7,6 +7,7 @@ import { Errors } from "@crustyring/protocol"
 import { Interval, Position } from "@crustyring/ring"
 import { Deferred, Effect, Option, Schedule, Stream } from "effect"
 import * as Membership from "./Membership.ts"
+import * as Metrics from "./Metrics.ts"
 import { NodeConfig } from "./NodeConfig.ts"
 import { Peers } from "./Peers.ts"
 import { Replication, storageError } from "./Replication.ts"
@@ -79,7 +80,7 @@ export const receive = Effect.fn("Handoff.receive")(function*() {
   const fetched = local ? Option.some(0) : yield* peers.fetchRange(from.address, start, end).pipe(
     Stream.mapEffect((entry) => replication.accept(entry)),
     Stream.runCount,
-    Effect.tapError((e) => Effect.logWarning(`hand-off from ${from.address} failed, retrying: ${e.message}`)),
+    Effect.tapError((e) => Membership.warnAbout(membership, from, `hand-off from ${from.address} failed, retrying: ${e.message}`)),
     Effect.retry(retry),
     Effect.option
   )
@@ -98,6 +99,8 @@ export const receive = Effect.fn("Handoff.receive")(function*() {
     return
   }
   const count = fetched.value
+  const metrics = yield* Metrics.current
+  metrics.moved("handoff", count)
   yield* membership.update((v) =>
     Option.isSome(v.incoming) && v.incoming.value === incoming ? { ...v, incoming: Option.none() } : v
   )

@@ -43,7 +43,13 @@ export const run = Effect.fn("Leave.run")(function*() {
       yield* Effect.logWarning(
         `no other member answers (${membership.down.size} down): leaving without a hand-off; the replicas keep their copies of its ${keys} keys`
       )
-    } else if (keys > 0) yield* Effect.logWarning(`last node of the ring leaving: its ${keys} keys go with it`)
+    } else if (keys > 0) {
+      yield* Effect.logWarning(
+        storage.durable === true
+          ? `last node of the ring leaving: its ${keys} keys stay in its data directory until it starts again`
+          : `last node of the ring leaving: its ${keys} keys go with it`
+      )
+    }
     return
   }
 
@@ -84,7 +90,11 @@ export const run = Effect.fn("Leave.run")(function*() {
   )
   if (Option.isNone(handed)) {
     const keys = yield* storage.count(self.id, Membership.next(yield* membership.view).id).pipe(Effect.orElseSucceed(() => 0))
-    yield* Effect.logWarning(`no live node could take over this node's range; its ${keys} keys go with it`)
+    yield* Effect.logWarning(
+      storage.durable === true
+        ? `no live node could take over this node's range; its ${keys} keys stay in its data directory, and the replicas keep their copies`
+        : `no live node could take over this node's range; its ${keys} keys go with it`
+    )
     return
   }
 

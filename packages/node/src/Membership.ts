@@ -149,6 +149,22 @@ export const forget = (service: Pick<Service, "down" | "gone" | "self">, member:
   if (!service.gone.has(member.id)) service.gone.set(member.id, { member, at })
 }
 
+/**
+ * Whether `member` left gracefully or was removed, or belongs to a process some of whose
+ * positions did: calls to it are expected to fail, and are logged at debug level, not as
+ * warnings (a process with many positions leaving set off thousands of them).
+ */
+export const departed = (service: Pick<Service, "gone">, member: Member): boolean => {
+  if (service.gone.has(member.id)) return true
+  const process = processOf(member)
+  for (const g of service.gone.values()) if (processOf(g.member) === process) return true
+  return false
+}
+
+/** A warning about `member`, or a debug line when it is known to have departed. */
+export const warnAbout = (service: Pick<Service, "gone">, member: Member, message: string) =>
+  departed(service, member) ? Effect.logDebug(message) : Effect.logWarning(message)
+
 /** The members to tell neighbours about as gone at `now`. */
 export const recentlyGone = (service: Pick<Service, "gone">, now: number): ReadonlyArray<Member> =>
   [...service.gone.values()].filter((g) => now - g.at <= GONE_TTL_MS).map((g) => g.member)

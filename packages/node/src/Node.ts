@@ -3,9 +3,10 @@
  * address, joins through its bootstrap and then serves. Everything it starts stops with its
  * scope: closing the scope shuts the server down gracefully.
  */
-import { Address, Grpc } from "@crustyring/protocol"
+import { Address, Admin, Grpc, Health } from "@crustyring/protocol"
 import { Position } from "@crustyring/ring"
 import { Clock, Context, Duration, Effect, Layer, Option, Schedule, Schema } from "effect"
+import * as AdminSource from "./AdminSource.ts"
 import { Bootstrap } from "./Bootstrap.ts"
 import * as DhtServer from "./DhtServer.ts"
 import * as FailureDetector from "./FailureDetector.ts"
@@ -15,6 +16,7 @@ import * as Join from "./Join.ts"
 import * as KeyValue from "./KeyValue.ts"
 import * as Leave from "./Leave.ts"
 import * as Membership from "./Membership.ts"
+import * as Metrics from "./Metrics.ts"
 import { NodeConfig, validate } from "./NodeConfig.ts"
 import * as Peers from "./Peers.ts"
 import * as Remembered from "./Remembered.ts"
@@ -37,6 +39,11 @@ export interface RunningNode {
   /** Every virtual node's membership, the first being `membership`. */
   readonly vnodes: ReadonlyArray<Membership.Service>
   readonly storage: Context.Service.Shape<typeof Storage>
+  /**
+   * Whether it serves: SERVING once every virtual node has joined, NOT_SERVING while it joins
+   * and from the moment it starts to leave. The gRPC health service reports the same.
+   */
+  readonly health: Health.Health
 }
 
 /** The node could not start: it could not bind, or could not join. The message says why. */
@@ -69,14 +76,21 @@ export const make = Effect.gen(function*() {
     }
   })
   const address = config.advertise ?? advertised(config.host, server.port)
+  // Every log line of this node, its background fibers' included, names it.
+  yield* Effect.annotateLogsScoped({ node: address })
+  const health = yield* Health.serve(server, ["dht.DhtNode"])
   const bootstrap = yield* Bootstrap
   const vnodes = VirtualNodes.make(config.vnodes)
   const listLength = Membership.successorListLength(config.replicas, config.vnodes)
   // One client pool and one clock for the whole process.
   // The remembered members, if any (a data directory), for every virtual node's join.
   const remembered = yield* Effect.serviceOption(Remembered.Remembered)
+  // One set of metrics for the process: the one in context (the CLI's), or one of its own.
+  const metrics = Option.getOrElse(yield* Effect.serviceOption(Metrics.Metrics), () => (config.metrics ? Metrics.make() : Metrics.disabled))
+  const withMetrics = Layer.succeed(Metrics.Metrics, metrics)
   const shared = yield* Layer.build(Layer.mergeAll(
-    Peers.layer.pipe(Layer.provide(Layer.succeed(Transport.Transport, transport))),
+    withMetrics,
+    Peers.layer.pipe(Layer.provide(Layer.mergeAll(Layer.succeed(Transport.Transport, transport), withMetrics))),
     Version.layer,
     Option.match(remembered, { onNone: () => Layer.empty, onSome: (r) => Layer.succeed(Remembered.Remembered, r) })
   ))
@@ -93,13 +107,22 @@ export const make = Effect.gen(function*() {
     vnodes.members.push(Context.get(context, Membership.Membership))
     contexts.push(context)
   }
-  const handlers = yield* Effect.forEach(contexts, (context) => DhtServer.make.pipe(Effect.provideContext(context)))
+  const built = yield* Effect.forEach(contexts, (context) => DhtServer.make.pipe(Effect.provideContext(context)))
+  const handlers = built.map((b) => b.services)
   for (let k = 0; k < handlers[0]!.length; k++) {
     yield* server.add({
       definition: handlers[0]![k]!.definition,
       implementation: Grpc.dispatch(handlers.map((h) => h[k]!.implementation)),
       audience: handlers[0]![k]!.audience
     })
+  }
+  if (config.httpPort !== undefined) {
+    const admin = yield* Admin.serve({
+      host: config.host,
+      port: config.httpPort,
+      source: AdminSource.make(address, health, metrics, built.map((b) => b.status))
+    })
+    yield* Effect.logInfo(`admin server on ${admin.scheme}://${config.host}:${admin.port} (/metrics /healthz /readyz /status)`)
   }
   for (const [i, context] of contexts.entries()) {
     yield* Join.run().pipe(Effect.provideContext(context))
@@ -131,6 +154,9 @@ export const make = Effect.gen(function*() {
   }
 
   if (config.vnodes > 1) yield* Effect.logInfo(`all ${config.vnodes} virtual nodes of ${address} joined`)
+  yield* health.set("SERVING")
+  // Added last, so it runs first when the node stops: not serving from the start of the leave.
+  yield* Effect.addFinalizer(() => health.set("NOT_SERVING"))
   if (Option.isSome(remembered)) {
     yield* Effect.forkScoped(rememberMembers(remembered.value, vnodes, address), { startImmediately: true })
   }
@@ -140,7 +166,8 @@ export const make = Effect.gen(function*() {
     port: server.port,
     membership: vnodes.members[0]!,
     vnodes: vnodes.members,
-    storage: yield* Storage
+    storage: yield* Storage,
+    health
   } satisfies RunningNode
 }).pipe(
   Effect.mapError((e) => new StartError({ message: e.message }))

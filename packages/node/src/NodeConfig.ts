@@ -73,10 +73,19 @@ export interface Settings {
    * more evenly over processes, at the cost of background traffic per position. @default 1
    */
   readonly vnodes: number
+  /**
+   * Port of the HTTP admin server (`/metrics`, `/healthz`, `/readyz`, `/status`) on `host`;
+   * 0 picks a free one. Undefined: no admin server. @default undefined
+   */
+  readonly httpPort: number | undefined
+  /** Record metrics (requests, peer calls, repair, ...). Off, every update is a no-op. @default true */
+  readonly metrics: boolean
 }
 
 /** The defaults, with the reason beside each number. */
 export const defaults: Settings = {
+  httpPort: undefined, // operators turn it on; an open port is a choice
+  metrics: true, // a few hundred nanoseconds a request
   host: "0.0.0.0",
   port: 50001, // the original's first node port
   advertise: undefined,

@@ -4,12 +4,13 @@
  */
 import { Address, Errors, type Wire } from "@crustyring/protocol"
 import { Position } from "@crustyring/ring"
-import { Clock, Context, Duration, Effect, Layer, Option, RcMap, Stream } from "effect"
+import { Cause, Clock, Context, Duration, Effect, Layer, Option, RcMap, Stream } from "effect"
 import type { Member } from "./Membership.ts"
 import { NodeConfig } from "./NodeConfig.ts"
 import * as Transport from "./Transport.ts"
 import type { Entry } from "./Storage.ts"
 import type { Digest } from "./Digest.ts"
+import * as Metrics from "./Metrics.ts"
 import * as Version from "./Version.ts"
 
 /** A member as a wire `NodeRef`. */
@@ -111,6 +112,12 @@ export interface Service {
   readonly predecessorLeft: (to: Address.Address, leaving: Member, predecessor: Member) => Effect.Effect<void, Errors.RpcError>
 }
 
+/** How a failed call ended, for metrics: its error's tag, or "interrupted". */
+const outcomeOf = (cause: Cause.Cause<Errors.RpcError>): string => {
+  const e = Cause.findErrorOption(cause)
+  return e._tag === "Some" ? e.value._tag : "interrupted"
+}
+
 /** Node-to-node calls. */
 export class Peers extends Context.Service<Peers, Service>()("@crustyring/node/Peers") {}
 
@@ -122,6 +129,7 @@ export const make = Effect.gen(function*() {
   const pool = yield* RcMap.make({ lookup: (target: string) => transport.connect(target), idleTimeToLive: "1 minute" })
   const clientOf = (to: string) => Effect.map(RcMap.get(pool, Address.target(to)), (connection) => connection.client(to))
   const timeout = config.rpcTimeout
+  const metrics = yield* Metrics.current
   const skewMs = Duration.toMillis(config.maxClockSkew)
   /** An entry from a peer's reply, refused (as the peer's bug) when its version is too far ahead. */
   const replied = (wire: Wire.Entry__Output, from: string) =>
@@ -133,20 +141,25 @@ export const make = Effect.gen(function*() {
   const withClient = <A, E>(to: string, f: (client: Wire.PeerClient) => Effect.Effect<A, E>) =>
     Effect.scoped(Effect.flatMap(clientOf(to), f))
   const call = <Res>(
+    method: string,
     to: string,
     deadline: Duration.Duration,
     invoke: (c: Wire.PeerClient, o: import("@grpc/grpc-js").CallOptions, cb: (e: import("@grpc/grpc-js").ServiceError | null, r?: Res) => void) => import("@grpc/grpc-js").ClientUnaryCall
-  ) => withClient(to, (c) => transport.call<Res>(to, deadline, (o, cb) => invoke(c, o, cb)))
+  ) =>
+    withClient(to, (c) => transport.call<Res>(to, deadline, (o, cb) => invoke(c, o, cb))).pipe(
+      Effect.onExit((exit) => Effect.sync(() => metrics.peerCall(method, exit._tag === "Success" ? "ok" : outcomeOf(exit.cause))))
+    )
   const unary = <Res>(
+    method: string,
     to: string,
     invoke: (c: Wire.PeerClient, o: import("@grpc/grpc-js").CallOptions, cb: (e: import("@grpc/grpc-js").ServiceError | null, r?: Res) => void) => import("@grpc/grpc-js").ClientUnaryCall
-  ) => call(to, timeout, invoke)
+  ) => call(method, to, timeout, invoke)
 
   const service: Service = {
     reset: (to) => RcMap.invalidate(pool, Address.target(to)),
-    forward: (to, query, hops) => unary(to, (c, o, cb) => c.Forward({ query, hops }, o, cb)),
+    forward: (to, query, hops) => unary("Forward", to, (c, o, cb) => c.Forward({ query, hops }, o, cb)),
     findOwner: (to, position, hops) =>
-      unary<Wire.FindOwnerReply__Output>(to, (c, o, cb) => c.FindOwner({ position: position.toString(), hops }, o, cb)).pipe(
+      unary<Wire.FindOwnerReply__Output>("FindOwner", to, (c, o, cb) => c.FindOwner({ position: position.toString(), hops }, o, cb)).pipe(
         Effect.flatMap((r) =>
           Effect.all({
             owner: fromRef(r.owner, "owner"),
@@ -156,14 +169,14 @@ export const make = Effect.gen(function*() {
         )
       ),
     join: (to, self) =>
-      unary<Wire.JoinReply__Output>(to, (c, o, cb) => c.Join({ node: toRef(self) }, o, cb)).pipe(
+      unary<Wire.JoinReply__Output>("Join", to, (c, o, cb) => c.Join({ node: toRef(self) }, o, cb)).pipe(
         Effect.flatMap((r) =>
           Effect.all({ predecessor: fromRef(r.predecessor, "predecessor"), successor: fromRef(r.successor, "successor") })
         )
       ),
-    notify: (to, self) => unary(to, (c, o, cb) => c.Notify({ node: toRef(self) }, o, cb)).pipe(Effect.asVoid),
+    notify: (to, self) => unary("Notify", to, (c, o, cb) => c.Notify({ node: toRef(self) }, o, cb)).pipe(Effect.asVoid),
     neighbors: (to, deadline = timeout) =>
-      call<Wire.Neighbors__Output>(to, deadline, (c, o, cb) => c.GetNeighbors({}, o, cb)).pipe(
+      call<Wire.Neighbors__Output>("GetNeighbors", to, deadline, (c, o, cb) => c.GetNeighbors({}, o, cb)).pipe(
         Effect.flatMap((r) =>
           Effect.all({
             self: fromRef(r.self, "self"),
@@ -175,10 +188,10 @@ export const make = Effect.gen(function*() {
         )
       ),
     remove: (to, process) =>
-      unary<Wire.RemoveReply__Output>(to, (c, o, cb) => c.Remove({ addr: process }, o, cb)).pipe(Effect.map((r) => r.removed)),
-    ping: (to, deadline = timeout) => call(to, deadline, (c, o, cb) => c.Ping({}, o, cb)).pipe(Effect.asVoid),
+      unary<Wire.RemoveReply__Output>("Remove", to, (c, o, cb) => c.Remove({ addr: process }, o, cb)).pipe(Effect.map((r) => r.removed)),
+    ping: (to, deadline = timeout) => call("Ping", to, deadline, (c, o, cb) => c.Ping({}, o, cb)).pipe(Effect.asVoid),
     probe: (to, deadline) =>
-      call<Wire.PingReply__Output>(to, deadline, (c, o, cb) => c.Ping({}, o, cb)).pipe(
+      call<Wire.PingReply__Output>("Ping", to, deadline, (c, o, cb) => c.Ping({}, o, cb)).pipe(
         Effect.map((r) => Math.max(1, r.vnodes))
       ),
     fetchRange: (to, start, end) =>
@@ -196,21 +209,22 @@ export const make = Effect.gen(function*() {
           duration: Duration.times(config.rpcTimeout, 2),
           orElse: () => Stream.fail(new Errors.DeadlineExceeded({ message: `${to}: range transfer stalled for ${Duration.format(Duration.times(config.rpcTimeout, 2))}` }))
         }),
-        Stream.mapEffect((e) => replied(e, to))
+        Stream.mapEffect((e) => replied(e, to)),
+        Stream.onExit((exit) => Effect.sync(() => metrics.peerCall("FetchRange", exit._tag === "Success" ? "ok" : outcomeOf(exit.cause))))
       ),
     releaseRange: (to, start, end) =>
-      unary(to, (c, o, cb) => c.ReleaseRange({ start: start.toString(), end: end.toString() }, o, cb)).pipe(Effect.asVoid),
+      unary("ReleaseRange", to, (c, o, cb) => c.ReleaseRange({ start: start.toString(), end: end.toString() }, o, cb)).pipe(Effect.asVoid),
     fetch: (to, key) =>
-      unary<Wire.FetchReply__Output>(to, (c, o, cb) => c.Fetch({ key }, o, cb)).pipe(
+      unary<Wire.FetchReply__Output>("Fetch", to, (c, o, cb) => c.Fetch({ key }, o, cb)).pipe(
         Effect.flatMap((r) => r.entry ? Effect.asSome(replied(r.entry, to)) : Effect.succeedNone)
       ),
     write: (to, entry) =>
-      unary<Wire.WriteReply__Output>(to, (c, o, cb) => c.Write({ entry: toWire(entry) }, o, cb)).pipe(
+      unary<Wire.WriteReply__Output>("Write", to, (c, o, cb) => c.Write({ entry: toWire(entry) }, o, cb)).pipe(
         Effect.flatMap((r) => r.previous ? Effect.asSome(replied(r.previous, to)) : Effect.succeedNone)
       ),
-    push: (to, entries) => unary(to, (c, o, cb) => c.Push({ entries: entries.map(toWire) }, o, cb)).pipe(Effect.asVoid),
+    push: (to, entries) => unary("Push", to, (c, o, cb) => c.Push({ entries: entries.map(toWire) }, o, cb)).pipe(Effect.asVoid),
     digest: (to, start, end, buckets) =>
-      unary<Wire.DigestReply__Output>(
+      unary<Wire.DigestReply__Output>("Digest", 
         to,
         (c, o, cb) => c.Digest({ start: start.toString(), end: end.toString(), buckets }, o, cb)
       ).pipe(
@@ -221,13 +235,13 @@ export const make = Effect.gen(function*() {
             : Effect.fail(new Errors.Internal({ message: `malformed digest from ${to}` }))
         })
       ),
-    status: (to) => unary<Wire.NodeStatus__Output>(to, (c, o, cb) => c.Status({}, o, cb)),
+    status: (to) => unary<Wire.NodeStatus__Output>("Status", to, (c, o, cb) => c.Status({}, o, cb)),
     takeOver: (to, leaving, successors) =>
-      unary(to, (c, o, cb) => c.TakeOver({ leaving: toRef(leaving), successors: successors.map(toRef) }, o, cb)).pipe(
+      unary("TakeOver", to, (c, o, cb) => c.TakeOver({ leaving: toRef(leaving), successors: successors.map(toRef) }, o, cb)).pipe(
         Effect.asVoid
       ),
     predecessorLeft: (to, leaving, predecessor) =>
-      unary(to, (c, o, cb) => c.PredecessorLeft({ leaving: toRef(leaving), predecessor: toRef(predecessor) }, o, cb)).pipe(
+      unary("PredecessorLeft", to, (c, o, cb) => c.PredecessorLeft({ leaving: toRef(leaving), predecessor: toRef(predecessor) }, o, cb)).pipe(
         Effect.asVoid
       )
   }

@@ -17,6 +17,7 @@ import { Interval, Position } from "@crustyring/ring"
 import { Clock, Context, Duration, Effect, Layer, Option, Queue, Stream, SubscriptionRef } from "effect"
 import * as Digest from "./Digest.ts"
 import * as Membership from "./Membership.ts"
+import * as Metrics from "./Metrics.ts"
 import { NodeConfig, perVnode } from "./NodeConfig.ts"
 import { Peers } from "./Peers.ts"
 import { Replication, storageError } from "./Replication.ts"
@@ -78,9 +79,11 @@ export const make = Effect.gen(function*() {
       Stream.throttle({ cost: (chunk) => chunk.length, units: config.repairRate, duration: "1 second", burst: 0 })
     )
 
+  const metrics = yield* Metrics.current
   const moved = (n: number) =>
     Effect.sync(() => {
       if (current) current.done += n
+      metrics.moved("repair", n)
     })
 
   /** Pulls `[start, end)` from `from` and merges it here. */
@@ -137,7 +140,11 @@ export const make = Effect.gen(function*() {
         pulled += result.success
         succeeded = true
       } else {
-        yield* Effect.logWarning(`could not pull [${Position.toHex(incoming.start)}, ${Position.toHex(incoming.end)}) from ${holder.address}: ${result.failure.message}`)
+        yield* Membership.warnAbout(
+          membership,
+          holder,
+          `could not pull [${Position.toHex(incoming.start)}, ${Position.toHex(incoming.end)}) from ${holder.address}: ${result.failure.message}`
+        )
       }
     }
     if (!succeeded) return
@@ -190,7 +197,7 @@ export const make = Effect.gen(function*() {
       if (result._tag === "Success") missing = Math.max(missing, result.success)
       else {
         missing = owned
-        yield* Effect.logWarning(`repair with ${replica.address} failed: ${result.failure.message}`)
+        yield* Membership.warnAbout(membership, replica, `repair with ${replica.address} failed: ${result.failure.message}`)
       }
     }
     // Only if the range did not change meanwhile.

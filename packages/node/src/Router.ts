@@ -9,6 +9,7 @@ import { Context, Effect, Layer } from "effect"
 import { InFlight } from "./InFlight.ts"
 import { KeyValue } from "./KeyValue.ts"
 import * as Membership from "./Membership.ts"
+import * as Metrics from "./Metrics.ts"
 import { NodeConfig } from "./NodeConfig.ts"
 import { type OwnerInfo, Peers } from "./Peers.ts"
 import * as Query from "./Query.ts"
@@ -63,6 +64,7 @@ export class Router extends Context.Service<Router, Service>()("@crustyring/node
 /** Routing over the node's membership view, local storage and peer calls. */
 export const make = Effect.gen(function*() {
   const config = yield* NodeConfig
+  const metrics = yield* Metrics.current
   const membership = yield* Membership.Membership
   const inFlight = yield* InFlight
   const keyValue = yield* KeyValue
@@ -115,6 +117,7 @@ export const make = Effect.gen(function*() {
     if (tries.length === 0) {
       return Effect.fail(new Errors.Unavailable({ message: `no route to position ${Position.toHex(position)}` }))
     }
+    metrics.forwarded()
     const attempt = (i: number): Effect.Effect<A, Errors.RpcError> =>
       send(tries[i]!).pipe(
         Effect.catchTag("Unavailable", (e) =>

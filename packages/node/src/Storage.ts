@@ -51,6 +51,8 @@ export interface Store {
   readonly tombstones: Effect.Effect<number, StorageError>
   /** Removes the tombstones written before the timestamp `before`; returns how many. */
   readonly purge: (before: bigint) => Effect.Effect<number, StorageError>
+  /** The store outlives the process (a data directory): its keys are still there after a stop. */
+  readonly durable?: boolean
 }
 
 /** The node's store. */

@@ -23,7 +23,8 @@ export const loaderOptions: protoLoader.Options = {
   includeDirs: [protoDir]
 }
 
-const definition = protoLoader.loadSync(["dht.proto", "registry.proto", "peer.proto", "cluster.proto"], loaderOptions)
+/** The package definition of every proto, for reflection. */
+export const definition = protoLoader.loadSync(["dht.proto", "registry.proto", "peer.proto", "cluster.proto"], loaderOptions)
 
 /** Service constructors and definitions for every package. */
 export const proto = grpc.loadPackageDefinition(definition) as unknown as DhtGrpc & RegistryGrpc & PeerGrpc & ClusterGrpc

@@ -209,8 +209,8 @@ export const callerOf = (
   return new Errors.Unauthenticated({ message: "the certificate is not for TLS clients (no clientAuth usage)" })
 }
 
-/** Who may make the calls of a service. */
-export type Audience = "nodes" | "clients"
+/** Who may make the calls of a service: nodes, clients (and nodes), or any TLS caller. */
+export type Audience = "nodes" | "clients" | "anyone"
 
 /** Whether `caller` may call a service meant for `audience`, and if not, why. */
 export const admit = (
@@ -218,6 +218,7 @@ export const admit = (
   audience: Audience,
   caller: Caller | Errors.Unauthenticated
 ): Errors.Unauthenticated | Errors.PermissionDenied | undefined => {
+  if (audience === "anyone") return undefined
   if (caller instanceof Errors.Unauthenticated) return caller
   if (audience === "nodes") {
     if (caller._tag === "Node") return undefined
