@@ -70,7 +70,8 @@ const childEnv = (extra: Readonly<Record<string, string>> = {}): NodeJS.ProcessE
   for (const [k, v] of Object.entries(process.env)) {
     if (!k.startsWith("DHT_") && v !== undefined) env[k] = v
   }
-  return { ...env, NO_COLOR: "1", ...extra }
+  // Tests read the pretty log text; a test of the JSON format asks for it.
+  return { ...env, NO_COLOR: "1", DHT_LOG_FORMAT: "pretty", ...extra }
 }
 
 const tail = (s: string, max = 2000) => (s.length > max ? `…${s.slice(-max)}` : s)
