@@ -10,6 +10,7 @@
  *   g. one node on the memory store vs --data-dir (LMDB) under --durability sync and async
  *   h. virtual nodes in a running cluster: start time, key balance, idle CPU per process
  *   i. one node over TLS (mutual, certificates from dht-certs) vs the same node in plaintext
+ *   j. one node with metrics on (the default) vs off
  *
  * Each section prints an aligned table; the run writes `bench-results.json` at the repo root
  * and prints the same JSON as the last stdout line.
@@ -51,7 +52,7 @@ import { fmt, header, mean, median, percentile, round, table } from "./stats.ts"
 // ---------------------------------------------------------------------------------------------
 
 const QUICK = process.env.BENCH_QUICK === "1"
-const ONLY = new Set((process.env.BENCH_ONLY ?? "abcdefghi").toLowerCase().split(""))
+const ONLY = new Set((process.env.BENCH_ONLY ?? "abcdefghij").toLowerCase().split(""))
 const REPS = QUICK ? 1 : 3
 const WARMUP_MS = QUICK ? 500 : 1000
 const WINDOW_MS = QUICK ? 2000 : 5000
@@ -790,6 +791,51 @@ const sectionI = async () => {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// j. Metrics on vs off
+// ---------------------------------------------------------------------------------------------
+
+const sectionJ = async () => {
+  header("j. One node with metrics on (the default) vs off")
+  const runs = { off: [] as Array<Load.ChildResult>, on: [] as Array<Load.ChildResult> }
+  await withScope(async (run) => {
+    const on = await run(cluster({ nodes: 1, registry: false }))
+    const off = await run(cluster({ nodes: 1, registry: false, config: { metrics: false } }))
+    const targets = { on: on.nodes[0]!.address, off: off.nodes[0]!.address }
+    for (let rep = 0; rep < REPS; rep++) {
+      const order = rep % 2 === 0 ? (["off", "on"] as const) : (["on", "off"] as const)
+      for (const mode of order) runs[mode].push(await Load.child(targets[mode], PHASE))
+    }
+  })
+  const rows: Array<Array<string>> = []
+  const json: Record<string, unknown> = {}
+  for (const op of ["set", "get"] as const) {
+    const ratios = runs.on.map((r, i) => r[op].opsPerSec / runs.off[i]![op].opsPerSec)
+    for (const mode of ["off", "on"] as const) {
+      const rs = runs[mode].map((r) => r[op])
+      rows.push([
+        op === "set" ? "Set" : "Get",
+        mode,
+        fmt(median(rs.map((r) => r.opsPerSec))),
+        fmt(median(rs.map((r) => r.p50)), 2),
+        fmt(median(rs.map((r) => r.p99)), 2),
+        fmt(median(rs.map((r) => r.serverCpuUsPerOp)), 1),
+        mode === "off" ? "1.00x" : ratio(median(ratios))
+      ])
+    }
+    json[op] = {
+      offOpsPerSec: round(median(runs.off.map((r) => r[op].opsPerSec)), 0),
+      onOpsPerSec: round(median(runs.on.map((r) => r[op].opsPerSec)), 0),
+      opsRatioOnOverOff: round(median(ratios), 3),
+      opsRatioPerRep: ratios.map((x) => round(x, 3)),
+      meetsTarget: median(ratios) >= 0.95
+    }
+  }
+  console.log(table(["phase", "metrics", "ops/s", "p50 ms", "p99 ms", "server CPU us/op", "ops/s vs off"], rows))
+  console.log(`${CONCURRENCY} in flight, ${VALUE_BYTES} B values; medians of ${REPS} repetitions, modes alternating. Target: on >= 0.95x off.`)
+  return { ...json, reps: REPS, targetRatio: 0.95 }
+}
+
 const started = now()
 console.log(`Crusty Ring benchmarks: ${machine.cpu}, ${machine.cpus} CPUs, ${machine.totalMemoryGB} GB, Node ${machine.node}, ${machine.date}`)
 console.log(`Load average at start: ${machine.loadAvgAtStart.join(" ")}${machine.loadAvgAtStart[0]! > 0.5 ? " (other work is running: expect noise)" : ""}`)
@@ -815,6 +861,7 @@ await timed("f", sectionF)
 await timed("g", sectionG)
 await timed("h", sectionH)
 await timed("i", sectionI)
+await timed("j", sectionJ)
 
 const totalSeconds = round((now() - started) / 1000, 1)
 console.log(`\nTotal: ${fmt(totalSeconds, 1)} s`)
@@ -827,7 +874,7 @@ const results = {
   sectionLoadAvg: loadAvg,
   ...sections
 }
-const complete = [..."abcdefghi"].every((s) => ONLY.has(s)) && !QUICK
+const complete = [..."abcdefghij"].every((s) => ONLY.has(s)) && !QUICK
 if (complete) writeFileSync(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`)
 else console.log(`(partial or quick run: ${RESULTS_FILE} not written)`)
 console.log(JSON.stringify(results))
