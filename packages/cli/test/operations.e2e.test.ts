@@ -174,6 +174,36 @@ describe("operations", () => {
       expect((yield* b2.exitWithin("30 seconds")).code).toBe(0)
     }), 150_000)
 
+  it.live("after a process with 32 positions leaves gracefully, the one that stays logs no warnings about it", () =>
+    Effect.gen(function*() {
+      const stays = yield* startNode(["--vnodes", "32"], STARTED_RING, "dht stays")
+      yield* stays.proc.waitForStderr(/all 32 virtual nodes of/, "60 seconds")
+      const leaves = yield* startNode(["--vnodes", "32", "--join", stays.address], JOINED, "dht leaves")
+      yield* leaves.proc.waitForStderr(/all 32 virtual nodes of/, "60 seconds")
+      const lines = Array.from({ length: 200 }, (_, i) => `set w${i} v${i}`)
+      const wrote = yield* runBin("dht-client", ["--node", stays.address, "--timeout", "8000"], { stdin: lines.join("\n") + "\n", timeout: "60 seconds" })
+      expect(wrote.code, wrote.stderr).toBe(0)
+      const mark = stays.proc.stderr.length
+      yield* leaves.proc.kill("SIGTERM")
+      expect((yield* leaves.proc.exitWithin("60 seconds")).code).toBe(0)
+      // Until the ring has settled back to the one process that stays, with no repair running:
+      // the failure detector, stabilization and repair have run into the gone positions by then.
+      yield* Effect.gen(function*() {
+        const r = yield* get(`${stays.admin}/status`)
+        const status = JSON.parse(r.body) as { vnodes: Array<{ members: number; repair: unknown; successors: Array<{ address: string }> }> }
+        const settled = status.vnodes.every((v) => v.members === 1 && v.repair === null && v.successors.every((m) => !m.address.startsWith(leaves.address)))
+        if (!settled) return yield* Effect.fail(new Error("not settled"))
+      }).pipe(Effect.retry(Schedule.spaced("250 millis").pipe(Schedule.upTo({ times: 120 }))))
+      const warnings = stays.proc.stderr.slice(mark).split("\n").filter((l) => / WARN /.test(l))
+      expect(warnings, warnings.join("\n")).toEqual([])
+      // Every key is still there.
+      const read = yield* runBin("dht-client", ["--node", stays.address, "--timeout", "8000"], {
+        stdin: lines.map((_, i) => `get w${i}`).join("\n") + "\n",
+        timeout: "60 seconds"
+      })
+      for (let i = 0; i < 200; i++) expect(read.stdout).toContain(`v${i}`)
+    }), 180_000)
+
   it.live("server reflection (v1 and v1alpha) lists the node's services; a JSON log line parses; under TLS the admin port is HTTPS with no client certificate", () =>
     Effect.gen(function*() {
       const node = yield* startNode(["--log-format", "json"], /"started a new ring as [0-9a-f]+ at (\d+\.\d+\.\d+\.\d+:\d+)"/, "dht json")

@@ -65,7 +65,7 @@ export const run = Effect.gen(function*() {
         membership.down.set(member.id, { member, since: at - silentMs, nextProbe: at + pingMs, backoff: pingMs })
         metrics.detected()
         yield* peers.reset(member.address)
-        yield* Membership.warnAbout(membership, member, `${member.address} has not answered for ${silentMs} ms; marking it down (it stays a member)`)
+        yield* Membership.warnAbout(vnodes.members, member, `${member.address} has not answered for ${silentMs} ms; marking it down (it stays a member)`)
       }
       yield* membership.update((v) => Membership.withoutDead(v, member))
     })

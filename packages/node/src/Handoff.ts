@@ -12,6 +12,7 @@ import { NodeConfig } from "./NodeConfig.ts"
 import { Peers } from "./Peers.ts"
 import { Replication, storageError } from "./Replication.ts"
 import { type Entry, Storage } from "./Storage.ts"
+import { VirtualNodes } from "./VirtualNodes.ts"
 
 /** Whether `[a, b)` and `[c, d)` share a position. */
 const overlaps = (a: Position.Position, b: Position.Position, c: Position.Position, d: Position.Position) =>
@@ -75,12 +76,13 @@ export const receive = Effect.fn("Handoff.receive")(function*() {
   if (Option.isNone(view.incoming) || view.incoming.value.kind !== "handoff") return
   const incoming = view.incoming.value
   const { from, start, end } = incoming
+  const processMembers = Option.match(yield* Effect.serviceOption(VirtualNodes), { onNone: () => [membership], onSome: (v) => v.members })
   // A virtual node of this process shares the store: the range is here already.
   const local = Membership.processOf(from) === Membership.processOf(view.self)
   const fetched = local ? Option.some(0) : yield* peers.fetchRange(from.address, start, end).pipe(
     Stream.mapEffect((entry) => replication.accept(entry)),
     Stream.runCount,
-    Effect.tapError((e) => Membership.warnAbout(membership, from, `hand-off from ${from.address} failed, retrying: ${e.message}`)),
+    Effect.tapError((e) => Membership.warnAbout(processMembers, from, `hand-off from ${from.address} failed, retrying: ${e.message}`)),
     Effect.retry(retry),
     Effect.option
   )

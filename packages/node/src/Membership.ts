@@ -154,16 +154,21 @@ export const forget = (service: Pick<Service, "down" | "gone" | "self">, member:
  * positions did: calls to it are expected to fail, and are logged at debug level, not as
  * warnings (a process with many positions leaving set off thousands of them).
  */
-export const departed = (service: Pick<Service, "gone">, member: Member): boolean => {
-  if (service.gone.has(member.id)) return true
+export const departed = (services: ReadonlyArray<Pick<Service, "gone">>, member: Member): boolean => {
   const process = processOf(member)
-  for (const g of service.gone.values()) if (processOf(g.member) === process) return true
+  for (const service of services) {
+    if (service.gone.has(member.id)) return true
+    for (const g of service.gone.values()) if (processOf(g.member) === process) return true
+  }
   return false
 }
 
-/** A warning about `member`, or a debug line when it is known to have departed. */
-export const warnAbout = (service: Pick<Service, "gone">, member: Member, message: string) =>
-  departed(service, member) ? Effect.logDebug(message) : Effect.logWarning(message)
+/**
+ * A warning about `member`, or a debug line when it is known to have departed to any of
+ * `services` (the memberships of this process's virtual nodes).
+ */
+export const warnAbout = (services: ReadonlyArray<Pick<Service, "gone">>, member: Member, message: string) =>
+  departed(services, member) ? Effect.logDebug(message) : Effect.logWarning(message)
 
 /** The members to tell neighbours about as gone at `now`. */
 export const recentlyGone = (service: Pick<Service, "gone">, now: number): ReadonlyArray<Member> =>

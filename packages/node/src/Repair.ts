@@ -141,7 +141,7 @@ export const make = Effect.gen(function*() {
         succeeded = true
       } else {
         yield* Membership.warnAbout(
-          membership,
+          vnodes.members,
           holder,
           `could not pull [${Position.toHex(incoming.start)}, ${Position.toHex(incoming.end)}) from ${holder.address}: ${result.failure.message}`
         )
@@ -197,7 +197,7 @@ export const make = Effect.gen(function*() {
       if (result._tag === "Success") missing = Math.max(missing, result.success)
       else {
         missing = owned
-        yield* Membership.warnAbout(membership, replica, `repair with ${replica.address} failed: ${result.failure.message}`)
+        yield* Membership.warnAbout(vnodes.members, replica, `repair with ${replica.address} failed: ${result.failure.message}`)
       }
     }
     // Only if the range did not change meanwhile.
