@@ -60,7 +60,7 @@ export const run = Effect.gen(function*() {
       const at = yield* now
       if (membership.gone.has(member.id)) {
         // It left gracefully (or was removed), and the news came first: it is not a member.
-        yield* Effect.logInfo(`${member.address} no longer answers; it has left the ring`)
+        yield* Effect.logInfo(`${member.address} no longer answers; it has left the ring`).pipe(Effect.annotateLogs({ peer: member.address }))
       } else {
         membership.down.set(member.id, { member, since: at - silentMs, nextProbe: at + pingMs, backoff: pingMs })
         metrics.detected()

@@ -97,7 +97,7 @@ export const receive = Effect.fn("Handoff.receive")(function*() {
     )
     yield* Effect.logWarning(
       `could not fetch [${Position.toHex(start)}, ${Position.toHex(end)}) from ${from.address}; repairing it from the replicas instead`
-    )
+    ).pipe(Effect.annotateLogs({ peer: from.address, range: `${Position.toHex(start)}-${Position.toHex(end)}` }))
     return
   }
   const count = fetched.value
@@ -107,5 +107,7 @@ export const receive = Effect.fn("Handoff.receive")(function*() {
     Option.isSome(v.incoming) && v.incoming.value === incoming ? { ...v, incoming: Option.none() } : v
   )
   yield* peers.releaseRange(from.address, start, end).pipe(Effect.retry(retry))
-  yield* Effect.logInfo(`received ${count} keys of [${Position.toHex(start)}, ${Position.toHex(end)}) from ${from.address}`)
+  yield* Effect.logInfo(`received ${count} keys of [${Position.toHex(start)}, ${Position.toHex(end)}) from ${from.address}`).pipe(
+    Effect.annotateLogs({ peer: from.address, range: `${Position.toHex(start)}-${Position.toHex(end)}`, keys: count })
+  )
 })

@@ -168,7 +168,7 @@ export const departed = (services: ReadonlyArray<Pick<Service, "gone">>, member:
  * `services` (the memberships of this process's virtual nodes).
  */
 export const warnAbout = (services: ReadonlyArray<Pick<Service, "gone">>, member: Member, message: string) =>
-  departed(services, member) ? Effect.logDebug(message) : Effect.logWarning(message)
+  (departed(services, member) ? Effect.logDebug(message) : Effect.logWarning(message)).pipe(Effect.annotateLogs({ peer: member.address }))
 
 /** The members to tell neighbours about as gone at `now`. */
 export const recentlyGone = (service: Pick<Service, "gone">, now: number): ReadonlyArray<Member> =>

@@ -153,7 +153,7 @@ export const make = Effect.gen(function*() {
     )
     yield* Effect.logInfo(
       `took over [${Position.toHex(incoming.start)}, ${Position.toHex(incoming.end)}) after a crash: ${pulled} entries from ${holders.length} replicas`
-    )
+    ).pipe(Effect.annotateLogs({ range: `${Position.toHex(incoming.start)}-${Position.toHex(incoming.end)}`, keys: pulled }))
   })
 
   /** Makes one replica agree with this node on the owned range; returns the keys still differing. */
@@ -325,7 +325,7 @@ export const make = Effect.gen(function*() {
     const dropped = yield* Effect.mapError(storage.discard(handed), storageError)
     yield* Effect.logInfo(
       `handed ${dropped} entries of [${Position.toHex(start)}, ${Position.toHex(end)}) to their owners and dropped them: this node is no longer their replica`
-    )
+    ).pipe(Effect.annotateLogs({ range: `${Position.toHex(start)}-${Position.toHex(end)}`, keys: dropped }))
   })
 
   // The store is shared: the first virtual node collects for all.
