@@ -724,6 +724,58 @@ const sectionH = async () => {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Two kinds of one node side by side (sections i and j)
+// ---------------------------------------------------------------------------------------------
+
+interface Mode {
+  readonly name: string
+  /** Starts the node in the comparison's scope; returns one measurement (a Set and a Get phase). */
+  readonly run: (run: <B, E>(effect: Effect.Effect<B, E, Scope.Scope>) => Promise<B>) => Promise<() => Promise<Load.ChildResult>>
+}
+
+/**
+ * Measures `base` and `other` REPS times, alternating which goes first, and tabulates ops/s,
+ * latency and server CPU with `other`'s ops/s as the median of per-repetition ratios to `base`.
+ */
+const comparison = async (base: Mode, other: Mode) => {
+  const runs = { base: [] as Array<Load.ChildResult>, other: [] as Array<Load.ChildResult> }
+  await withScope(async (run) => {
+    const measure = { base: await base.run(run), other: await other.run(run) }
+    for (let rep = 0; rep < REPS; rep++) {
+      const order = rep % 2 === 0 ? (["base", "other"] as const) : (["other", "base"] as const)
+      for (const mode of order) runs[mode].push(await measure[mode]())
+    }
+  })
+  const rows: Array<Array<string>> = []
+  const json: Record<string, unknown> = {}
+  const ratioOf = { set: 0, get: 0 }
+  for (const op of ["set", "get"] as const) {
+    const ratios = runs.other.map((r, i) => r[op].opsPerSec / runs.base[i]![op].opsPerSec)
+    ratioOf[op] = median(ratios)
+    for (const mode of ["base", "other"] as const) {
+      const rs = runs[mode].map((r) => r[op])
+      rows.push([
+        op === "set" ? "Set" : "Get",
+        mode === "base" ? base.name : other.name,
+        fmt(median(rs.map((r) => r.opsPerSec))),
+        fmt(median(rs.map((r) => r.p50)), 2),
+        fmt(median(rs.map((r) => r.p99)), 2),
+        fmt(median(rs.map((r) => r.serverCpuUsPerOp)), 1),
+        mode === "base" ? "1.00x" : ratio(median(ratios)),
+        String(rs.reduce((a, r) => a + r.errors, 0))
+      ])
+    }
+    json[op] = {
+      [`${base.name}OpsPerSec`]: round(median(runs.base.map((r) => r[op].opsPerSec)), 0),
+      [`${other.name}OpsPerSec`]: round(median(runs.other.map((r) => r[op].opsPerSec)), 0),
+      opsRatio: round(median(ratios), 3),
+      opsRatioPerRep: ratios.map((x) => round(x, 3))
+    }
+  }
+  return { rows, json, ratio: ratioOf }
+}
+
+// ---------------------------------------------------------------------------------------------
 // i. TLS vs plaintext
 // ---------------------------------------------------------------------------------------------
 
@@ -743,43 +795,16 @@ const sectionI = async () => {
     file("node.crt", node.cert)
     file("node.key", node.key)
     const security = await Effect.runPromise(Tls.fromDir(dir, "node"))
-    const runs = { plaintext: [] as Array<Load.ChildResult>, tls: [] as Array<Load.ChildResult> }
-    await withScope(async (run) => {
-      const plain = await run(cluster({ nodes: 1, registry: false }))
-      const secure = await run(Effect.provideService(cluster({ nodes: 1, registry: false }), Tls.Security, security))
-      for (let rep = 0; rep < REPS; rep++) {
-        const order = rep % 2 === 0 ? (["plaintext", "tls"] as const) : (["tls", "plaintext"] as const)
-        for (const mode of order) {
-          runs[mode].push(
-            mode === "tls" ? await Load.child(secure.nodes[0]!.address, { ...PHASE, tls }) : await Load.child(plain.nodes[0]!.address, PHASE)
-          )
-        }
-      }
-    })
-    const rows: Array<Array<string>> = []
-    const json: Record<string, unknown> = {}
-    for (const op of ["set", "get"] as const) {
-      const ratios = runs.tls.map((r, i) => r[op].opsPerSec / runs.plaintext[i]![op].opsPerSec)
-      for (const mode of ["plaintext", "tls"] as const) {
-        const rs = runs[mode].map((r) => r[op])
-        rows.push([
-          op === "set" ? "Set" : "Get",
-          mode,
-          fmt(median(rs.map((r) => r.opsPerSec))),
-          fmt(median(rs.map((r) => r.p50)), 2),
-          fmt(median(rs.map((r) => r.p99)), 2),
-          fmt(median(rs.map((r) => r.serverCpuUsPerOp)), 1),
-          mode === "plaintext" ? "1.00x" : ratio(median(ratios)),
-          String(rs.reduce((a, r) => a + r.errors, 0))
-        ])
-      }
-      json[op] = {
-        plaintextOpsPerSec: round(median(runs.plaintext.map((r) => r[op].opsPerSec)), 0),
-        tlsOpsPerSec: round(median(runs.tls.map((r) => r[op].opsPerSec)), 0),
-        opsRatioTlsOverPlaintext: round(median(ratios), 3),
-        opsRatioPerRep: ratios.map((x) => round(x, 3))
-      }
-    }
+    const { rows, json } = await comparison(
+      { name: "plaintext", run: async (run) => {
+        const c = await run(cluster({ nodes: 1, registry: false }))
+        return () => Load.child(c.nodes[0]!.address, PHASE)
+      } },
+      { name: "tls", run: async (run) => {
+        const c = await run(Effect.provideService(cluster({ nodes: 1, registry: false }), Tls.Security, security))
+        return () => Load.child(c.nodes[0]!.address, { ...PHASE, tls })
+      } }
+    )
     console.log(table(["phase", "transport", "ops/s", "p50 ms", "p99 ms", "server CPU us/op", "ops/s vs plaintext", "errors"], rows))
     console.log(
       `${CONCURRENCY} in flight over one connection, ${VALUE_BYTES} B values, ${fmt(KEYS)} keys; the client presents a certificate (mutual TLS, ECDSA P-256);` +
@@ -797,41 +822,18 @@ const sectionI = async () => {
 
 const sectionJ = async () => {
   header("j. One node with metrics on (the default) vs off")
-  const runs = { off: [] as Array<Load.ChildResult>, on: [] as Array<Load.ChildResult> }
-  await withScope(async (run) => {
-    const on = await run(cluster({ nodes: 1, registry: false }))
-    const off = await run(cluster({ nodes: 1, registry: false, config: { metrics: false } }))
-    const targets = { on: on.nodes[0]!.address, off: off.nodes[0]!.address }
-    for (let rep = 0; rep < REPS; rep++) {
-      const order = rep % 2 === 0 ? (["off", "on"] as const) : (["on", "off"] as const)
-      for (const mode of order) runs[mode].push(await Load.child(targets[mode], PHASE))
-    }
-  })
-  const rows: Array<Array<string>> = []
-  const json: Record<string, unknown> = {}
-  for (const op of ["set", "get"] as const) {
-    const ratios = runs.on.map((r, i) => r[op].opsPerSec / runs.off[i]![op].opsPerSec)
-    for (const mode of ["off", "on"] as const) {
-      const rs = runs[mode].map((r) => r[op])
-      rows.push([
-        op === "set" ? "Set" : "Get",
-        mode,
-        fmt(median(rs.map((r) => r.opsPerSec))),
-        fmt(median(rs.map((r) => r.p50)), 2),
-        fmt(median(rs.map((r) => r.p99)), 2),
-        fmt(median(rs.map((r) => r.serverCpuUsPerOp)), 1),
-        mode === "off" ? "1.00x" : ratio(median(ratios))
-      ])
-    }
-    json[op] = {
-      offOpsPerSec: round(median(runs.off.map((r) => r[op].opsPerSec)), 0),
-      onOpsPerSec: round(median(runs.on.map((r) => r[op].opsPerSec)), 0),
-      opsRatioOnOverOff: round(median(ratios), 3),
-      opsRatioPerRep: ratios.map((x) => round(x, 3)),
-      meetsTarget: median(ratios) >= 0.95
-    }
-  }
-  console.log(table(["phase", "metrics", "ops/s", "p50 ms", "p99 ms", "server CPU us/op", "ops/s vs off"], rows))
+  const { rows, json, ratio: ratios } = await comparison(
+    { name: "off", run: async (run) => {
+      const c = await run(cluster({ nodes: 1, registry: false, config: { metrics: false } }))
+      return () => Load.child(c.nodes[0]!.address, PHASE)
+    } },
+    { name: "on", run: async (run) => {
+      const c = await run(cluster({ nodes: 1, registry: false }))
+      return () => Load.child(c.nodes[0]!.address, PHASE)
+    } }
+  )
+  for (const op of ["set", "get"] as const) (json[op] as Record<string, unknown>).meetsTarget = ratios[op] >= 0.95
+  console.log(table(["phase", "metrics", "ops/s", "p50 ms", "p99 ms", "server CPU us/op", "ops/s vs off", "errors"], rows))
   console.log(`${CONCURRENCY} in flight, ${VALUE_BYTES} B values; medians of ${REPS} repetitions, modes alternating. Target: on >= 0.95x off.`)
   return { ...json, reps: REPS, targetRatio: 0.95 }
 }
