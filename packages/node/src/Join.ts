@@ -73,13 +73,16 @@ type Answer =
   | { readonly _tag: "Ready" }
   | { readonly _tag: "Refused"; readonly reason: string }
   | { readonly _tag: "Joining"; readonly id: Position.Position }
-  | { readonly _tag: "Other"; readonly reason: string }
+  | { readonly _tag: "Other"; readonly reason: string; readonly silent?: boolean }
 
 /** Rounds through the contacts: every second at first, then up to every five seconds. */
 const roundSchedule = Schedule.min([Schedule.exponential("500 millis", 1.5), Schedule.spaced("5 seconds")])
 
 /** Rounds a node with nothing to rejoin through tries before it gives up (about three seconds). */
 const FRESH_ROUNDS = 4
+
+/** Rounds (about two seconds) a node waits for silent contacts with smaller IDs before it starts a ring. */
+const START_GRACE_ROUNDS = 3
 
 /**
  * Brings this node into the ring and marks it ready. The contacts are the bootstrap's (a seed
@@ -160,7 +163,7 @@ export const run = Effect.fn("Join.run")(function*() {
           Effect.map((refused): Answer =>
             refused !== undefined
               ? { _tag: "Refused", reason: refused }
-              : { _tag: "Other", reason: `cannot reach contact ${address}: ${e.message}` }
+              : { _tag: "Other", reason: `cannot reach contact ${address}: ${e.message}`, silent: true }
           )
         )
       )
@@ -170,6 +173,9 @@ export const run = Effect.fn("Join.run")(function*() {
   const round = Effect.gen(function*() {
     const reasons: Array<string> = []
     const waiting: Array<Position.Position> = []
+    // Contacts with a smaller ID that do not answer: perhaps still starting (a whole cluster
+    // started at once), perhaps gone for good.
+    let silentSmaller = 0
     for (const contact of contacts) {
       const answer = yield* ask(contact)
       if (answer._tag === "Ready") {
@@ -183,13 +189,16 @@ export const run = Effect.fn("Join.run")(function*() {
         waiting.push(answer.id)
         reasons.push(`${contact} is joining too`)
       } else {
+        if (answer.silent === true && Position.nodeId(contact) < self.id) silentSmaller++
         reasons.push(answer.reason)
       }
     }
     // The smallest ID among the nodes waiting starts the ring: a node that may start (a seed of
     // its own, or with nothing to rejoin), or a former member whose members wait with it (a
     // whole cluster restarted at once).
-    const first = waiting.every((id) => self.id < id)
+    // A silent contact with a smaller ID gets a few rounds to come up first, or two nodes would
+    // each start a ring (they merge, but a restart should re-form one).
+    const first = waiting.every((id) => self.id < id) && (silentSmaller === 0 || rounds >= START_GRACE_ROUNDS)
     if (first && (rejoining ? waiting.length > 0 : plan.mayStart)) return Option.none()
     return yield* new JoinError({ message: `no contact serves yet (${reasons.join("; ")})` })
   })

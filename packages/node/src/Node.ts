@@ -78,7 +78,6 @@ export const make = Effect.gen(function*() {
   const address = config.advertise ?? advertised(config.host, server.port)
   // Every log line of this node, its background fibers' included, names it.
   yield* Effect.annotateLogsScoped({ node: address })
-  const health = yield* Health.serve(server, ["dht.DhtNode"])
   const bootstrap = yield* Bootstrap
   const vnodes = VirtualNodes.make(config.vnodes)
   const listLength = Membership.successorListLength(config.replicas, config.vnodes)
@@ -116,6 +115,9 @@ export const make = Effect.gen(function*() {
       audience: handlers[0]![k]!.audience
     })
   }
+  // After the node's own services, so the time a starting node answers UNIMPLEMENTED (to a
+  // node deciding who starts a ring) stays as short as it can be.
+  const health = yield* Health.serve(server, ["dht.DhtNode"])
   if (config.httpPort !== undefined) {
     const admin = yield* Admin.serve({
       host: config.host,
