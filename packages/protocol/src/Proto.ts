@@ -1,5 +1,5 @@
 /**
- * Loads the protos in `proto/` with the one set of loader options that the generated types in
+ * Loads the protos in this package's `proto/` (the repository's `proto/` links to it) with the one set of loader options that the generated types in
  * `src/generated/` were made with (`npm run gen`). uint64 travels as a decimal string.
  */
 import * as grpc from "@grpc/grpc-js"
@@ -11,7 +11,7 @@ import type { ProtoGrpcType as PeerGrpc } from "./generated/peer.ts"
 import type { ProtoGrpcType as RegistryGrpc } from "./generated/registry.ts"
 
 /** Directory holding `dht.proto`, `registry.proto`, `peer.proto` and `cluster.proto`. */
-export const protoDir = fileURLToPath(new URL("../../../proto/", import.meta.url))
+export const protoDir = fileURLToPath(new URL("../proto/", import.meta.url))
 
 /** Loader options; they must match the flags of the `gen` script. */
 export const loaderOptions: protoLoader.Options = {

@@ -1,4 +1,4 @@
-// Original file: proto/cluster.proto
+// Original file: packages/protocol/proto/cluster.proto
 
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'

@@ -1,4 +1,4 @@
-// Original file: proto/dht.proto
+// Original file: packages/protocol/proto/dht.proto
 
 export const OperationType = {
   Get: 'Get',

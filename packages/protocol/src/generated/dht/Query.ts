@@ -1,4 +1,4 @@
-// Original file: proto/dht.proto
+// Original file: packages/protocol/proto/dht.proto
 
 import type { OperationType as _dht_OperationType, OperationType__Output as _dht_OperationType__Output } from '../dht/OperationType.js';
 

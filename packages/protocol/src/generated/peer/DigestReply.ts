@@ -1,4 +1,4 @@
-// Original file: proto/peer.proto
+// Original file: packages/protocol/proto/peer.proto
 
 import type { Long } from '@grpc/proto-loader';
 

@@ -1,4 +1,4 @@
-// Original file: proto/peer.proto
+// Original file: packages/protocol/proto/peer.proto
 
 import type { Version as _peer_Version, Version__Output as _peer_Version__Output } from '../peer/Version.js';
 

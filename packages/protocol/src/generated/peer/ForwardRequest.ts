@@ -1,4 +1,4 @@
-// Original file: proto/peer.proto
+// Original file: packages/protocol/proto/peer.proto
 
 import type { Query as _dht_Query, Query__Output as _dht_Query__Output } from '../dht/Query.js';
 

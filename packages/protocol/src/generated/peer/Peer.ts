@@ -1,4 +1,4 @@
-// Original file: proto/peer.proto
+// Original file: packages/protocol/proto/peer.proto
 
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'

@@ -1,4 +1,4 @@
-// Original file: proto/peer.proto
+// Original file: packages/protocol/proto/peer.proto
 
 
 export interface PingReply {

@@ -1,4 +1,4 @@
-// Original file: proto/peer.proto
+// Original file: packages/protocol/proto/peer.proto
 
 import type { NodeRef as _peer_NodeRef, NodeRef__Output as _peer_NodeRef__Output } from '../peer/NodeRef.js';
 

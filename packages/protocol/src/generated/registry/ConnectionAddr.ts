@@ -1,4 +1,4 @@
-// Original file: proto/registry.proto
+// Original file: packages/protocol/proto/registry.proto
 
 
 export interface ConnectionAddr {

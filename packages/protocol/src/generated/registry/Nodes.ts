@@ -1,4 +1,4 @@
-// Original file: proto/registry.proto
+// Original file: packages/protocol/proto/registry.proto
 
 import type { Node as _registry_Node, Node__Output as _registry_Node__Output } from '../registry/Node.js';
 

@@ -1,4 +1,4 @@
-// Original file: proto/registry.proto
+// Original file: packages/protocol/proto/registry.proto
 
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
