@@ -4,7 +4,6 @@ FROM node:24-bookworm-slim
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY packages ./packages
-COPY proto ./proto
 # Optional dependencies stay: lmdb (--data-dir) takes its prebuilt binary from one.
 RUN npm ci --omit=dev --no-audit --no-fund
 ENV PATH=/app/node_modules/.bin:$PATH
