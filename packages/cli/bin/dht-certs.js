@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 // Checks the Node.js version, then runs the dht-certs command.
-import { check } from "./node-version.js"
+import { run } from "./run.js"
 
-check("dht-certs")
-await import("../src/bin/dht-certs.ts")
+await run("dht-certs")

@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 // Checks the Node.js version, then runs the dht-registry command.
-import { check } from "./node-version.js"
+import { run } from "./run.js"
 
-check("dht-registry")
-await import("../src/bin/dht-registry.ts")
+await run("dht-registry")

@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 // Checks the Node.js version, then runs the dht command.
-import { check } from "./node-version.js"
+import { run } from "./run.js"
 
-check("dht")
-await import("../src/bin/dht.ts")
+await run("dht")

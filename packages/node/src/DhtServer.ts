@@ -297,6 +297,6 @@ export const make = Effect.gen(function*() {
     { definition: Proto.proto.cluster.Cluster.service, implementation: cluster, audience: () => "clients" as const },
     // Node-to-node calls: under TLS, only callers with a node certificate.
     { definition: Proto.proto.peer.Peer.service, implementation: peer, audience: () => "nodes" as const }
-  ] as const satisfies ReadonlyArray<Grpc.ServiceImplementation>
-  return { services, status }
+  ] satisfies ReadonlyArray<Grpc.ServiceImplementation>
+  return { services: services as ReadonlyArray<Grpc.ServiceImplementation>, status }
 })

@@ -110,9 +110,8 @@ export const make = Effect.gen(function*() {
   const handlers = built.map((b) => b.services)
   for (let k = 0; k < handlers[0]!.length; k++) {
     yield* server.add({
-      definition: handlers[0]![k]!.definition,
-      implementation: Grpc.dispatch(handlers.map((h) => h[k]!.implementation)),
-      audience: handlers[0]![k]!.audience
+      ...handlers[0]![k]!,
+      implementation: Grpc.dispatch(handlers.map((h) => h[k]!.implementation))
     })
   }
   // After the node's own services, so the time a starting node answers UNIMPLEMENTED (to a

@@ -203,13 +203,14 @@ export const make = Effect.gen(function*() {
       return best
     })
 
-  return {
+  const service: Service = {
     write,
     read,
     accept,
     missed,
     version: () => ({ hlc: hlc.next(), writer: self.id })
-  } satisfies Service
+  }
+  return service
 })
 
 /** Replication over the node's services. */

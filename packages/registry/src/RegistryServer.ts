@@ -1,9 +1,9 @@
 /**
  * The registry's gRPC server (`registry.Registry`), over the `Registry` service.
  */
-import { Admin, Grpc, Health, Proto, type Wire } from "@crustyring/protocol"
+import { Admin, type Errors, Grpc, Health, Proto, type Wire } from "@crustyring/protocol"
 import { Position } from "@crustyring/ring"
-import { Context, Effect, Layer, Metric, Option, SubscriptionRef } from "effect"
+import { Context, Effect, Layer, Metric, Option, type Scope, SubscriptionRef } from "effect"
 import { PrometheusMetrics } from "effect/observability"
 import { type Entry, Registry } from "./Registry.ts"
 
@@ -37,7 +37,7 @@ const metricsOf = (registry: Context.Service.Shape<typeof Registry>) => {
 }
 
 /** Serves the registry on `host:port` (port 0 picks one) until the scope closes. */
-export const make = (options: Options) =>
+export const make = (options: Options): Effect.Effect<RegistryServer["Service"], Errors.Unavailable, Registry | Scope.Scope> =>
   Effect.gen(function*() {
     const registry = yield* Registry
     const context = yield* Effect.context<never>()
@@ -84,5 +84,5 @@ export const make = (options: Options) =>
  * The registry server as a layer. It needs a `Registry`: `Registry.layer` (health-checked with
  * the defaults), `Registry.layerWith(options)`, or `Registry.layerMemory` for tests.
  */
-export const layer = (options: Options) =>
+export const layer = (options: Options): Layer.Layer<RegistryServer, Errors.Unavailable, Registry> =>
   Layer.effect(RegistryServer, make(options))
