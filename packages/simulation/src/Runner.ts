@@ -118,8 +118,8 @@ export const runAll = (
     return summarize(results, Math.round(performance.now() - started))
   })
 
-/** The simulator's entry point, which a job runs. */
-const MAIN = new URL("./main.ts", import.meta.url).pathname
+/** The simulator's entry point, which a job runs: the source in the repo, the build when installed. */
+const MAIN = new URL(import.meta.url.endsWith(".ts") ? "./main.ts" : "./main.js", import.meta.url).pathname
 
 /** The command-line flags that give a child the shared options. */
 const flagsOf = (options: Shared, shrinkBudget: number): ReadonlyArray<string> => [
