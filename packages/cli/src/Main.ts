@@ -3,9 +3,13 @@
  * its exit code and no stack trace, and SIGINT/SIGTERM treated as a clean stop (exit 0).
  */
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
+import { readFileSync } from "node:fs"
 import { Cause, Console, Effect, Exit, Logger, Schema } from "effect"
 import { CliError } from "effect/cli"
 import { Grpc } from "@crustyring/protocol"
+
+/** This package's version, which `--version` prints (read from package.json, in src/ and dist/ alike). */
+export const VERSION: string = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version
 
 /** An error meant for the person at the terminal. */
 export class UserError extends Schema.TaggedError<UserError>()("UserError", {

@@ -34,6 +34,8 @@ export interface SpawnOptions {
   readonly env?: Readonly<Record<string, string>>
   /** A name used in error messages. @default the binary name */
   readonly label?: string
+  /** The working directory. @default this process's */
+  readonly cwd?: string
 }
 
 /** A running binary. */
@@ -223,7 +225,11 @@ export const spawnCommand = (
   Effect.map(
     Effect.acquireRelease(
       Effect.sync(() => {
-        const child = spawn(command, args, { env: childEnv(options.env), stdio: ["pipe", "pipe", "pipe"] })
+        const child = spawn(command, args, {
+          env: childEnv(options.env),
+          stdio: ["pipe", "pipe", "pipe"],
+          ...(options.cwd === undefined ? {} : { cwd: options.cwd })
+        })
         return { child, proc: handleOf(child, options.label) }
       }),
       ({ child, proc }) => reap(child, proc)
@@ -265,10 +271,18 @@ export const runBin = (
   args: ReadonlyArray<string>,
   options: RunOptions
 ): Effect.Effect<RunResult, ProcessError> =>
+  runCommand(process.execPath, [binPath(name), ...args], { ...options, label: options.label ?? `${name} ${args.join(" ")}` })
+
+/** Runs any command to completion with a hard deadline, like `runBin`. */
+export const runCommand = (
+  command: string,
+  args: ReadonlyArray<string>,
+  options: RunOptions & { readonly label: string }
+): Effect.Effect<RunResult, ProcessError> =>
   Effect.scoped(
     Effect.gen(function*() {
       const started = Date.now()
-      const proc = yield* spawnBin(name, args, options)
+      const proc = yield* spawnCommand(command, args, options)
       if (options.stdin !== undefined) yield* proc.write(options.stdin)
       yield* proc.endInput
       const status = yield* proc.exitWithin(options.timeout)

@@ -6,6 +6,7 @@
  * child processes at once (default: one per core); `--plan` and `--outcomes` are what a child
  * is given.
  */
+import { readFileSync } from "node:fs"
 import * as os from "node:os"
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Console, Effect, Option } from "effect"
@@ -118,7 +119,7 @@ const sim = Command.make("sim", flags, (f) =>
     if (summary.seedsFailed > 0) process.exitCode = 1
   })).pipe(Command.withDescription("Run the deterministic simulator of Crusty Ring"))
 
-Command.run(sim, { version: "0.1.0" }).pipe(
+Command.run(sim, { version: (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version }).pipe(
   Effect.catch((e: unknown) =>
     Effect.sync(() => {
       console.error(`error: ${e instanceof Error ? e.message : String(e)}`)

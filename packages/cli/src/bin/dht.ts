@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command } from "effect/cli"
-import { run } from "../Main.ts"
+import { run, VERSION } from "../Main.ts"
 import { command } from "../NodeCommand.ts"
 
-run(Command.run(command, { version: "0.1.0" }))
+run(Command.run(command, { version: VERSION }))
