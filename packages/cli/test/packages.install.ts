@@ -3,7 +3,7 @@
  * (and the public registry's packages) into a fresh project outside the repository, and use
  * them there. Run with `npm run test:install`.
  *
- * - `npx dht --version`, `dht-registry`, `dht`, `npx dht-client` from @crustyring/cli: a
+ * - `npx dht --version`, `npx dht-registry`, `npx dht`, `npx dht-client` from @crustyring/cli: a
  *   registry and two nodes (one with `--data-dir`, so LMDB loads) form a ring, and
  *   dht-client writes and reads it;
  * - plain JavaScript (ESM) imports `PromiseClient` and reads and writes the same ring;
@@ -157,20 +157,16 @@ describe("the packed packages, installed outside the repository", () => {
       expect(version.code, shown(version)).toBe(0)
       expect(version.stdout).toContain(Packages.root().version)
 
-      // Long-running binaries start from the installed shims (what npx runs), so that killing
-      // them at the end kills the node itself and not an npx wrapper.
-      const bin = (name: string) => path.join(project, "node_modules", ".bin", name)
-      const registry = yield* spawnCommand(bin("dht-registry"), ["--host", "127.0.0.1", "--port", "0"], { label: "dht-registry", cwd: project, env })
+      // npx runs the binary as its child: each runs in a process group of its own, which the
+      // scope's end kills whole.
+      const npx = (label: string, args: ReadonlyArray<string>) =>
+        spawnCommand("npx", ["--no-install", ...args], { label, cwd: project, env, group: true })
+      const registry = yield* npx("npx dht-registry", ["dht-registry", "--host", "127.0.0.1", "--port", "0"])
       const [, registryAddress] = yield* registry.waitForStderr(REGISTRY_LISTENING, "20 seconds")
-      const first = yield* spawnCommand(bin("dht"), ["--host", "127.0.0.1", "--port", "0", "--registry", registryAddress!], { label: "dht 1", cwd: project, env })
-      yield* first.waitForStderr(STARTED_RING, "20 seconds")
+      yield* (yield* npx("npx dht 1", ["dht", "--host", "127.0.0.1", "--port", "0", "--registry", registryAddress!])).waitForStderr(STARTED_RING, "20 seconds")
       // The second keeps its data on disk: LMDB's prebuilt binary must load from the install.
       const [port] = yield* freePorts(1)
-      const second = yield* spawnCommand(
-        bin("dht"),
-        ["--host", "127.0.0.1", "--port", String(port), "--registry", registryAddress!, "--data-dir", path.join(work, "data")],
-        { label: "dht 2", cwd: project, env }
-      )
+      const second = yield* npx("npx dht 2", ["dht", "--host", "127.0.0.1", "--port", String(port), "--registry", registryAddress!, "--data-dir", path.join(work, "data")])
       yield* second.waitForStderr(JOINED, "20 seconds")
 
       const client = (...args: ReadonlyArray<string>) => inProject(`npx dht-client ${args.join(" ")}`, "npx", ["--no-install", "dht-client", "--registry", registryAddress!, ...args])

@@ -36,6 +36,11 @@ export interface SpawnOptions {
   readonly label?: string
   /** The working directory. @default this process's */
   readonly cwd?: string
+  /**
+   * Runs the process in a process group of its own, and ends the whole group when the scope
+   * closes: for wrappers such as `npx` that run the real program as a child.
+   */
+  readonly group?: boolean
 }
 
 /** A running binary. */
@@ -203,9 +208,16 @@ const handleOf = (child: ChildProcess, label: string): Proc => {
 }
 
 /** Kills a child that is still alive and waits (briefly) for it to be gone. */
-const reap = (child: ChildProcess, proc: Proc) =>
+const reap = (child: ChildProcess, proc: Proc, group: boolean) =>
   Effect.gen(function*() {
-    if (proc.status === undefined && child.exitCode === null && child.signalCode === null) {
+    if (group && child.pid !== undefined) {
+      // The group outlives its leader when the leader is a wrapper: end it either way.
+      try {
+        process.kill(-child.pid, "SIGKILL")
+      } catch {
+        // no process is left in the group
+      }
+    } else if (proc.status === undefined && child.exitCode === null && child.signalCode === null) {
       child.kill("SIGKILL")
     }
     // SIGKILL cannot be ignored; the wait only lets the pipes drain. Never hang a finalizer.
@@ -228,11 +240,12 @@ export const spawnCommand = (
         const child = spawn(command, args, {
           env: childEnv(options.env),
           stdio: ["pipe", "pipe", "pipe"],
+          detached: options.group === true,
           ...(options.cwd === undefined ? {} : { cwd: options.cwd })
         })
         return { child, proc: handleOf(child, options.label) }
       }),
-      ({ child, proc }) => reap(child, proc)
+      ({ child, proc }) => reap(child, proc, options.group === true)
     ),
     ({ proc }) => proc
   )
