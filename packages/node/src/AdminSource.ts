@@ -5,7 +5,7 @@
  */
 import type { Admin, Health, Wire } from "@crustyring/protocol"
 import { Position } from "@crustyring/ring"
-import { Effect, SubscriptionRef } from "effect"
+import { Context, Effect, SubscriptionRef } from "effect"
 import type * as Metrics from "./Metrics.ts"
 
 const num = (v: unknown): number => (v === undefined || v === null ? 0 : Number(v))
@@ -29,6 +29,12 @@ const readable = (s: Wire.NodeStatus) => ({
   down: (s.down ?? []).map((d) => ({ ...ref(d.node), silentMs: num(d.silent_ms) })),
   repair: s.repair ? { done: num(s.repair.done), total: num(s.repair.total), keysPerSecond: num(s.repair.keys_per_second) } : null
 })
+
+/**
+ * The port the process's admin server listens on, once it does (0 before, or without one);
+ * each virtual node's status reports it, so a dashboard finds every process's page.
+ */
+export class AdminPort extends Context.Service<AdminPort, { port: number }>()("@crustyring/node/AdminPort") {}
 
 /** The admin source of a node at `address`. */
 export const make = <E>(

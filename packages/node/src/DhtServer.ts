@@ -21,6 +21,8 @@ import { Router } from "./Router.ts"
 import { Storage } from "./Storage.ts"
 import * as TakeOver from "./TakeOver.ts"
 import { VirtualNodes } from "./VirtualNodes.ts"
+import * as Events from "./Events.ts"
+import * as AdminSource from "./AdminSource.ts"
 
 const parsePosition = (s: string, what: string): Effect.Effect<Position.Position, Errors.InvalidArgument> => {
   const p = Position.parse(s)
@@ -101,6 +103,7 @@ export const make = Effect.gen(function*() {
   const query = (q: Wire.Query__Output | null, hops: number) =>
     Effect.flatMap(Query.decode(q, config), (decoded) => whenReady(router.route(decoded, hops)))
 
+  const adminPort = yield* Effect.serviceOption(AdminSource.AdminPort)
   const status = Effect.gen(function*() {
     const view = yield* membership.view
     const next = Membership.next(view)
@@ -124,6 +127,7 @@ export const make = Effect.gen(function*() {
       replicated_key_count: String(replicated),
       tombstone_count: String(tombstones),
       members,
+      http_port: Option.match(adminPort, { onNone: () => 0, onSome: (a) => a.port }),
       down: [...membership.down.values()].map((d) => ({ node: toRef(d.member), silent_ms: String(Math.max(0, now - d.since)) })),
       ...Option.match(progress, {
         onNone: () => ({}),
@@ -214,7 +218,14 @@ export const make = Effect.gen(function*() {
             removed++
           }
         }
-        if (removed > 0) yield* Effect.logWarning(`removed ${target} from the membership (${removed} members), by operator request`)
+        if (removed > 0) {
+          yield* Events.emit({
+            kind: "member-left",
+            node: membership.self.address,
+            peer: target,
+            message: `removed ${target} from the membership (${removed} members), by operator request`
+          }, "Warning")
+        }
         return { removed }
       })),
     Ping: Grpc.unary(context, () => Effect.succeed({ vnodes: config.vnodes })),

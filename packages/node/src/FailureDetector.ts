@@ -14,6 +14,7 @@ import * as Metrics from "./Metrics.ts"
 import { NodeConfig } from "./NodeConfig.ts"
 import { Peers } from "./Peers.ts"
 import { VirtualNodes } from "./VirtualNodes.ts"
+import * as Events from "./Events.ts"
 
 /** The longest wait between two probes of a down member: a healed partition is seen within it. */
 export const MAX_PROBE_BACKOFF_MS = 1000
@@ -60,12 +61,16 @@ export const run = Effect.gen(function*() {
       const at = yield* now
       if (membership.gone.has(member.id)) {
         // It left gracefully (or was removed), and the news came first: it is not a member.
-        yield* Effect.logInfo(`${member.address} no longer answers; it has left the ring`).pipe(Effect.annotateLogs({ peer: member.address }))
+        yield* Events.emit({ kind: "member-left", node: membership.self.address, peer: member.address, message: `${member.address} no longer answers; it has left the ring` })
       } else {
         membership.down.set(member.id, { member, since: at - silentMs, nextProbe: at + pingMs, backoff: pingMs })
         metrics.detected()
         yield* peers.reset(member.address)
-        yield* Membership.warnAbout(vnodes.members, member, `${member.address} has not answered for ${silentMs} ms; marking it down (it stays a member)`)
+        const message = `${member.address} has not answered for ${silentMs} ms; marking it down (it stays a member)`
+        yield* Membership.warnAbout(vnodes.members, member, message)
+        if (!Membership.departed(vnodes.members, member)) {
+          yield* Events.publish({ kind: "down", node: membership.self.address, peer: member.address, message })
+        }
       }
       yield* membership.update((v) => Membership.withoutDead(v, member))
     })
@@ -122,16 +127,24 @@ export const run = Effect.gen(function*() {
         if (answer._tag === "Success" && answer.success.phase === "ready") {
           membership.down.delete(d.member.id)
           yield* membership.update((v) => Membership.withReturned(v, d.member, membership.successorListLength))
-          yield* Effect.logInfo(`${d.member.address} answers again after ${after - d.since} ms; taking it back`)
+          yield* Events.emit({
+            kind: "up",
+            node: membership.self.address,
+            peer: d.member.address,
+            message: `${d.member.address} answers again after ${after - d.since} ms; taking it back`
+          })
           // Tell it at once that this node may precede it, rather than wait for its own probe.
           yield* peers.notify(d.member.address, membership.self).pipe(Effect.ignore)
           return
         }
         if (deadAfterMs > 0 && after - d.since >= deadAfterMs) {
           Membership.forget(membership, d.member, after)
-          yield* Effect.logWarning(
-            `${d.member.address} has been down for longer than ${Duration.format(config.deadAfter)}; it is no longer a member`
-          )
+          yield* Events.emit({
+            kind: "member-left",
+            node: membership.self.address,
+            peer: d.member.address,
+            message: `${d.member.address} has been down for longer than ${Duration.format(config.deadAfter)}; it is no longer a member`
+          }, "Warning")
           return
         }
         d.backoff = answer._tag === "Success" ? pingMs : Math.min(d.backoff * 2, Math.max(pingMs, MAX_PROBE_BACKOFF_MS))

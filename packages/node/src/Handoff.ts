@@ -13,6 +13,7 @@ import { Peers } from "./Peers.ts"
 import { Replication, storageError } from "./Replication.ts"
 import { type Entry, Storage } from "./Storage.ts"
 import { VirtualNodes } from "./VirtualNodes.ts"
+import * as Events from "./Events.ts"
 
 /** Whether `[a, b)` and `[c, d)` share a position. */
 const overlaps = (a: Position.Position, b: Position.Position, c: Position.Position, d: Position.Position) =>
@@ -107,7 +108,12 @@ export const receive = Effect.fn("Handoff.receive")(function*() {
     Option.isSome(v.incoming) && v.incoming.value === incoming ? { ...v, incoming: Option.none() } : v
   )
   yield* peers.releaseRange(from.address, start, end).pipe(Effect.retry(retry))
-  yield* Effect.logInfo(`received ${count} keys of [${Position.toHex(start)}, ${Position.toHex(end)}) from ${from.address}`).pipe(
-    Effect.annotateLogs({ peer: from.address, range: `${Position.toHex(start)}-${Position.toHex(end)}`, keys: count })
-  )
+  yield* Events.emit({
+    kind: "handoff-finished",
+    node: view.self.address,
+    peer: from.address,
+    range: `${Position.toHex(start)}-${Position.toHex(end)}`,
+    keys: count,
+    message: `received ${count} keys of [${Position.toHex(start)}, ${Position.toHex(end)}) from ${from.address}`
+  })
 })

@@ -15,6 +15,7 @@ import { NodeConfig } from "./NodeConfig.ts"
 import { Peers } from "./Peers.ts"
 import { Remembered } from "./Remembered.ts"
 import * as Transport from "./Transport.ts"
+import * as Events from "./Events.ts"
 
 const busyRetry = (attempts: number) =>
   Schedule.min([Schedule.exponential("50 millis", 2), Schedule.spaced("1 second")]).pipe(
@@ -136,10 +137,12 @@ export const run = Effect.fn("Join.run")(function*() {
       membership.down.set(member.id, { member, since: now, nextProbe: now, backoff: pingMs })
     }
     yield* membership.markReady
-    yield* Effect.logInfo(
-      `started a new ring as ${Position.toHex(self.id)} at ${self.address}` +
+    yield* Events.emit({
+      kind: "started",
+      node: self.address,
+      message: `started a new ring as ${Position.toHex(self.id)} at ${self.address}` +
         (contacts.length > 0 ? `; ${contacts.length} other members counted down until they answer` : "")
-    )
+    })
     yield* bootstrap.joined(self)
   })
   if (contacts.length === 0) {
@@ -226,9 +229,12 @@ export const run = Effect.fn("Join.run")(function*() {
     Effect.catch((e) => Effect.logWarning(`could not notify successor ${reply.successor.address}: ${e.message}`))
   )
   yield* Handoff.receive()
-  yield* Effect.logInfo(
-    `joined as ${Position.toHex(self.id)} at ${self.address}: predecessor ${reply.predecessor.address}, successor ${reply.successor.address}`
-  )
+  yield* Events.emit({
+    kind: "joined",
+    node: self.address,
+    peer: reply.predecessor.address,
+    message: `joined as ${Position.toHex(self.id)} at ${self.address}: predecessor ${reply.predecessor.address}, successor ${reply.successor.address}`
+  })
   yield* bootstrap.joined(self)
 })
 
@@ -270,7 +276,7 @@ export const makeAccept = Effect.gen(function*() {
       const after = view.successors.slice(1).find((m) => m.id !== joiner.id) ?? self
       yield* membership.update((v) => ({ ...v, successors: [joiner, ...v.successors.slice(1)] }))
       yield* inFlight.drain
-      yield* Effect.logInfo(`accepted ${joiner.address} back as successor after a restart`)
+      yield* Events.emit({ kind: "member-joined", node: self.address, peer: joiner.address, message: `accepted ${joiner.address} back as successor after a restart` })
       return { predecessor: self, successor: after }
     }
     if (!Interval.inOpen(joiner.id, self.id, next.id)) {
@@ -284,7 +290,13 @@ export const makeAccept = Effect.gen(function*() {
       predecessor: Option.isNone(v.predecessor) ? Option.some(joiner) : v.predecessor
     }))
     yield* inFlight.drain
-    yield* Effect.logInfo(`accepted ${joiner.address} as successor; it takes [${Position.toHex(joiner.id)}, ${Position.toHex(next.id)})`)
+    yield* Events.emit({
+      kind: "member-joined",
+      node: self.address,
+      peer: joiner.address,
+      range: `${Position.toHex(joiner.id)}-${Position.toHex(next.id)}`,
+      message: `accepted ${joiner.address} as successor; it takes [${Position.toHex(joiner.id)}, ${Position.toHex(next.id)})`
+    })
     return { predecessor: self, successor: next }
   }, membership.withLock)
 })

@@ -13,6 +13,7 @@ import { NodeConfig } from "./NodeConfig.ts"
 import { Peers } from "./Peers.ts"
 import { Storage } from "./Storage.ts"
 import * as TakeOver from "./TakeOver.ts"
+import * as Events from "./Events.ts"
 
 /** How long a leaving node keeps asking a predecessor that is stopping too. */
 const STOPPING_GRACE_MS = 3000
@@ -108,7 +109,13 @@ export const run = Effect.fn("Leave.run")(function*() {
     Effect.tap((e) => Effect.logWarning(`${handed.value.predecessor.address} stopped before taking the range: ${e.message}`))
   )
   yield* Effect.raceFirst(Deferred.await(membership.released), Effect.asVoid(takerGone))
-  yield* Effect.logInfo(`left the ring: ${handed.value.predecessor.address} took over [${Position.toHex(self.id)}, ${Position.toHex(handed.value.successor.id)})`)
+  yield* Events.emit({
+    kind: "left",
+    node: self.address,
+    peer: handed.value.predecessor.address,
+    range: `${Position.toHex(self.id)}-${Position.toHex(handed.value.successor.id)}`,
+    message: `left the ring: ${handed.value.predecessor.address} took over [${Position.toHex(self.id)}, ${Position.toHex(handed.value.successor.id)})`
+  })
 }, (effect) =>
   Effect.flatMap(Effect.service(NodeConfig), (config) =>
     effect.pipe(

@@ -8,7 +8,9 @@ import { Position } from "@crustyring/ring"
 import { Clock, Context, Duration, Effect, Layer, Option, Schedule, Schema } from "effect"
 import * as AdminSource from "./AdminSource.ts"
 import { Bootstrap } from "./Bootstrap.ts"
+import * as Dashboard from "./Dashboard.ts"
 import * as DhtServer from "./DhtServer.ts"
+import * as Events from "./Events.ts"
 import * as FailureDetector from "./FailureDetector.ts"
 import * as Fingers from "./Fingers.ts"
 import * as InFlight from "./InFlight.ts"
@@ -22,6 +24,7 @@ import * as Peers from "./Peers.ts"
 import * as Remembered from "./Remembered.ts"
 import * as Repair from "./Repair.ts"
 import * as Replication from "./Replication.ts"
+import * as RingView from "./RingView.ts"
 import * as Router from "./Router.ts"
 import * as Stabilizer from "./Stabilizer.ts"
 import { Storage } from "./Storage.ts"
@@ -87,8 +90,13 @@ export const make = Effect.gen(function*() {
   // One set of metrics for the process: the one in context (the CLI's), or one of its own.
   const metrics = Option.getOrElse(yield* Effect.serviceOption(Metrics.Metrics), () => (config.metrics ? Metrics.make() : Metrics.disabled))
   const withMetrics = Layer.succeed(Metrics.Metrics, metrics)
+  // The process's ring events (the dashboard's), and where its admin server listens.
+  const events = yield* Events.make()
+  const adminPort = { port: 0 }
   const shared = yield* Layer.build(Layer.mergeAll(
     withMetrics,
+    Layer.succeed(Events.Events, events),
+    Layer.succeed(AdminSource.AdminPort, adminPort),
     Peers.layer.pipe(Layer.provide(Layer.mergeAll(Layer.succeed(Transport.Transport, transport), withMetrics))),
     Version.layer,
     Option.match(remembered, { onNone: () => Layer.empty, onSome: (r) => Layer.succeed(Remembered.Remembered, r) })
@@ -118,12 +126,19 @@ export const make = Effect.gen(function*() {
   // node deciding who starts a ring) stays as short as it can be.
   const health = yield* Health.serve(server, ["dht.DhtNode"])
   if (config.httpPort !== undefined) {
+    const dashboard = yield* Dashboard.routes({
+      address,
+      copies: config.replicas,
+      walk: RingView.walk(address).pipe(Effect.provideContext(contexts[0]!)),
+      events
+    })
     const admin = yield* Admin.serve({
       host: config.host,
       port: config.httpPort,
-      source: AdminSource.make(address, health, metrics, built.map((b) => b.status))
+      source: { ...AdminSource.make(address, health, metrics, built.map((b) => b.status)), routes: dashboard }
     })
-    yield* Effect.logInfo(`admin server on ${admin.scheme}://${config.host}:${admin.port} (/metrics /healthz /readyz /status)`)
+    adminPort.port = admin.port
+    yield* Effect.logInfo(`admin server on ${admin.scheme}://${config.host}:${admin.port} (the dashboard at /; /metrics /healthz /readyz /status)`)
   }
   for (const [i, context] of contexts.entries()) {
     yield* Join.run().pipe(Effect.provideContext(context))

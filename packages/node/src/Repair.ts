@@ -25,6 +25,7 @@ import { Router } from "./Router.ts"
 import { type Entry, Storage } from "./Storage.ts"
 import * as Version from "./Version.ts"
 import { VirtualNodes } from "./VirtualNodes.ts"
+import * as Events from "./Events.ts"
 
 /** Keys moved so far out of those to move, and the rate. */
 export interface Progress {
@@ -151,9 +152,13 @@ export const make = Effect.gen(function*() {
     yield* membership.update((v) =>
       Option.isSome(v.incoming) && v.incoming.value === incoming ? { ...v, incoming: Option.none() } : v
     )
-    yield* Effect.logInfo(
-      `took over [${Position.toHex(incoming.start)}, ${Position.toHex(incoming.end)}) after a crash: ${pulled} entries from ${holders.length} replicas`
-    ).pipe(Effect.annotateLogs({ range: `${Position.toHex(incoming.start)}-${Position.toHex(incoming.end)}`, keys: pulled }))
+    yield* Events.emit({
+      kind: "repair-finished",
+      node: membership.self.address,
+      range: `${Position.toHex(incoming.start)}-${Position.toHex(incoming.end)}`,
+      keys: pulled,
+      message: `took over [${Position.toHex(incoming.start)}, ${Position.toHex(incoming.end)}) after a crash: ${pulled} entries from ${holders.length} replicas`
+    })
   })
 
   /** Makes one replica agree with this node on the owned range; returns the keys still differing. */

@@ -7,6 +7,7 @@ import { Errors } from "@crustyring/protocol"
 import { Position } from "@crustyring/ring"
 import { Clock, Effect, Option } from "effect"
 import * as Membership from "./Membership.ts"
+import * as Events from "./Events.ts"
 
 /** Prefix of the refusal from a node that is itself stopping. */
 export const STOPPING = "taker stopping"
@@ -41,9 +42,13 @@ export const makeAccept = Effect.gen(function*() {
     }))
     // A graceful leave ends its membership; neighbours learn of it through stabilization.
     Membership.forget(membership, leaving, yield* Clock.currentTimeMillis)
-    yield* Effect.logInfo(
-      `taking over [${Position.toHex(leaving.id)}, ${Position.toHex(end)}) from leaving ${leaving.address}`
-    )
+    yield* Events.emit({
+      kind: "handoff-started",
+      node: membership.self.address,
+      peer: leaving.address,
+      range: `${Position.toHex(leaving.id)}-${Position.toHex(end)}`,
+      message: `taking over [${Position.toHex(leaving.id)}, ${Position.toHex(end)}) from leaving ${leaving.address}`
+    })
   }, (effect) =>
     // Refuse before queueing for the lock: two neighbours leaving at once each hold their own
     // lock while asking the other.

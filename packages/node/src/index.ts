@@ -3,8 +3,10 @@
  * `NodeConfig`, a `Bootstrap` and a `Storage` layer.
  */
 export * as Bootstrap from "./Bootstrap.ts"
+export * as Dashboard from "./Dashboard.ts"
 export * as DhtServer from "./DhtServer.ts"
 export * as DurableStorage from "./DurableStorage.ts"
+export * as Events from "./Events.ts"
 export * as Fingers from "./Fingers.ts"
 export * as Handoff from "./Handoff.ts"
 export * as InFlight from "./InFlight.ts"
@@ -18,6 +20,7 @@ export * as NodeConfig from "./NodeConfig.ts"
 export * as Peers from "./Peers.ts"
 export * as Query from "./Query.ts"
 export * as Remembered from "./Remembered.ts"
+export * as RingView from "./RingView.ts"
 export * as Router from "./Router.ts"
 export * as Stabilizer from "./Stabilizer.ts"
 export * as Storage from "./Storage.ts"

@@ -7,9 +7,11 @@
  * - `/metrics`: the Prometheus text format;
  * - `/status`: its status as JSON.
  *
- * Under TLS it serves HTTPS with the process's own certificate, and asks for no client
- * certificate: probes (Kubernetes, load balancers) and scrapers reach it as they reach a web
- * server. It exposes counts and addresses, never keys or values.
+ * A node adds its dashboard's routes (`Source.routes`). Under TLS it serves HTTPS with the
+ * process's own certificate, and asks for no client certificate: probes (Kubernetes, load
+ * balancers), scrapers and browsers reach it as they reach a web server. What it exposes
+ * beyond counts and addresses is the dashboard's business (it refuses keys and values when
+ * the cluster requires client certificates).
  */
 import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer, type Scope } from "effect"
@@ -27,6 +29,8 @@ export interface Source {
   readonly metrics: Effect.Effect<string>
   /** Its status, as a JSON-able value. */
   readonly status: Effect.Effect<unknown>
+  /** More routes to serve (a node's dashboard). */
+  readonly routes?: Layer.Layer<never, never, HttpRouter.HttpRouter>
 }
 
 /** A bound admin server. */
@@ -69,7 +73,7 @@ export const serve = (options: { readonly host: string; readonly port: number; r
       () => (tlsPem ? https.createServer({ cert: tlsPem.cert, key: tlsPem.key }) : http.createServer()),
       { host: options.host, port: options.port, gracefulShutdownTimeout: "1 second" }
     ).pipe(Effect.mapError((e) => new Errors.Unavailable({ message: `cannot listen on ${options.host}:${options.port} (--http-port): ${e.message}` })))
-    const app = yield* HttpRouter.toHttpEffect(routes(options.source))
+    const app = yield* HttpRouter.toHttpEffect(Layer.mergeAll(routes(options.source), options.source.routes ?? Layer.empty))
     yield* server.serve(app)
     const port = "port" in server.address ? server.address.port : options.port
     return { port, scheme: tlsPem ? "https" : "http" }

@@ -18,6 +18,7 @@ export interface NodeStatus {
   'tombstone_count'?: (number | string | Long);
   'down'?: (_peer_DownMember)[];
   'members'?: (number);
+  'http_port'?: (number);
   '_predecessor'?: "predecessor";
   '_repair'?: "repair";
 }
@@ -35,6 +36,7 @@ export interface NodeStatus__Output {
   'tombstone_count': (string);
   'down': (_peer_DownMember__Output)[];
   'members': (number);
+  'http_port': (number);
   '_predecessor'?: "predecessor";
   '_repair'?: "repair";
 }
