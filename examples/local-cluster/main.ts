@@ -2,7 +2,7 @@
  * A local Crusty Ring cluster as real processes: a registry and three nodes, the layout of the
  * original's docker-compose file, secured with TLS: the certificates are made first, in a
  * temporary directory, with the same code as `dht-certs`. Each process also serves its admin
- * port (`--http-port`: /metrics, /healthz, /readyz, /status), 100 above its gRPC port. Prints
+ * port (`--http-port`: the dashboard, /metrics, /healthz, /readyz, /status), 100 above its gRPC port. Prints
  * how to query it and stops everything (and removes the certificates) on Ctrl-C.
  *
  *   npm start                      # registry on 50000, nodes on 50001-50003; admin ports 50100-50103
@@ -81,5 +81,7 @@ Query it from another terminal${certs ? ` (or export DHT_CERTS_DIR=${certs} DHT_
 Admin ports (${certs ? `HTTPS with the cluster's certificate, so curl needs --cacert ${certs}/ca.crt; no client certificate` : "plain HTTP"}):
 ${adminLines.join("\n")}
   ${curl} ${url(base + 1, "/status")}
+
+The ring dashboard, in a browser: ${url(base + 1, "/")}${certs ? ` (the browser does not know the cluster's CA: accept its warning, or import ${certs}/ca.crt)` : ""}
 
 Press Ctrl-C to stop the cluster.`)

@@ -4,8 +4,9 @@
  * them there. Run with `npm run test:install`.
  *
  * - `npx dht --version`, `npx dht-registry`, `npx dht`, `npx dht-client` from @crustyring/cli: a
- *   registry and two nodes (one with `--data-dir`, so LMDB loads) form a ring, and
- *   dht-client writes and reads it;
+ *   registry and two nodes (one with `--data-dir`, so LMDB loads, and `--http-port`, whose
+ *   dashboard serves every asset from the install) form a ring, and dht-client writes and
+ *   reads it;
  * - plain JavaScript (ESM) imports `PromiseClient` and reads and writes the same ring;
  * - TypeScript imports `DhtClient`, type-checks (`tsc`, against the shipped declarations) and
  *   runs;
@@ -166,8 +167,14 @@ describe("the packed packages, installed outside the repository", () => {
       yield* (yield* npx("npx dht 1", ["dht", "--host", "127.0.0.1", "--port", "0", "--registry", registryAddress!])).waitForStderr(STARTED_RING, "20 seconds")
       // The second keeps its data on disk: LMDB's prebuilt binary must load from the install.
       const [port] = yield* freePorts(1)
-      const second = yield* npx("npx dht 2", ["dht", "--host", "127.0.0.1", "--port", String(port), "--registry", registryAddress!, "--data-dir", path.join(work, "data")])
+      const second = yield* npx("npx dht 2", ["dht", "--host", "127.0.0.1", "--port", String(port), "--registry", registryAddress!, "--data-dir", path.join(work, "data"), "--http-port", "0"])
       yield* second.waitForStderr(JOINED, "20 seconds")
+      // Its dashboard comes from the installed package, with every asset (no network).
+      const [, adminPort] = yield* second.waitForStderr(/admin server on http:\/\/[^ ]+:(\d+)/, "5 seconds")
+      for (const asset of ["/", "/dashboard/app.js", "/dashboard/style.css", "/dashboard/vendor/d3-shape.js", "/dashboard/vendor/d3-path.js"]) {
+        const response = yield* Effect.promise(() => fetch(`http://127.0.0.1:${adminPort}${asset}`))
+        expect(response.status, asset).toBe(200)
+      }
 
       const client = (...args: ReadonlyArray<string>) => inProject(`npx dht-client ${args.join(" ")}`, "npx", ["--no-install", "dht-client", "--registry", registryAddress!, ...args])
       const set = yield* client("set", "greeting", "hello from npx")

@@ -47,6 +47,18 @@ const angles = (m) => {
 const memberArc = arc().innerRadius(RADIUS.inner).outerRadius(RADIUS.outer)
 const copiesArc = arc().innerRadius(RADIUS.copiesInner).outerRadius(RADIUS.copiesOuter)
 const markArc = arc().innerRadius(RADIUS.inner - 12).outerRadius(RADIUS.copiesOuter + 10)
+const labelArc = arc().innerRadius(RADIUS.copiesOuter + 22).outerRadius(RADIUS.copiesOuter + 22)
+
+/** The scale round the ring: 0 at the top, then each quarter of 2^64. */
+const drawScale = () => {
+  const scale = document.getElementById("scale")
+  for (const [fraction, label] of [[0, "0"], [0.25, "2⁶²"], [0.5, "2⁶³"], [0.75, "3·2⁶²"]]) {
+    const [x, y] = labelArc.centroid({ startAngle: fraction * TAU, endAngle: fraction * TAU })
+    const text = svg("text", { class: "scale", x, y: y + 4, "text-anchor": "middle" })
+    text.textContent = label
+    scale.append(text)
+  }
+}
 
 const colourOf = (process) => {
   if (!state.colours.has(process)) state.colours.set(process, PALETTE[state.colours.size % PALETTE.length])
@@ -317,4 +329,5 @@ for (const id of ["get", "set", "delete"]) {
   })
 }
 
+drawScale()
 connect(location.origin)
