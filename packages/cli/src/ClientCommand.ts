@@ -1,18 +1,34 @@
 /**
- * `dht-client`: runs one command (`get k`, `set k v`, `delete k`, `ring`, `remove host:port`)
- * or, with none, an interactive prompt like the original client's. Values are shown as UTF-8,
- * or escaped when they are not.
+ * `dht-client`: runs one command (`get k`, `set k v`, `delete k`, `ring`, `remove host:port`,
+ * `health`, `bench`) or, with none, an interactive prompt like the original client's.
  *
- * Exit codes: 0 done; 1 missing key, rejected request, refused or unknown removal, or bad
- * usage; 2 cluster unreachable or out of time.
+ * - Keys and values are UTF-8 words, or binary with `--hex` or `--base64` (in and out); a
+ *   value may come from `--file PATH` (`-` for stdin), and `get --out PATH` writes the raw
+ *   bytes. Values that are not UTF-8 are shown escaped.
+ * - `--json` prints one JSON object per result: values in base64 and a `found` flag.
+ * - Before a command it checks that the addresses it was given can answer (`Preflight`): a
+ *   refused connection everywhere, or the wrong kind of server, fails at once.
+ *
+ * Exit codes: 0 done; 1 missing key, rejected request, refused or unknown removal, a failed
+ * prompt line, or bad usage; 2 cluster unreachable or out of time.
  */
-import { ClientError, DhtClient, Display, RingStatus } from "@crustyring/client"
+import { ClientError, DhtClient, Display } from "@crustyring/client"
 import { Address, Health, Tls } from "@crustyring/protocol"
-import { Config, Console, Effect, Option, Queue, Stream } from "effect"
+import { Config, Console, Duration, Effect, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
-import * as readline from "node:readline"
+import * as fs from "node:fs"
+import * as Bench from "./Bench.ts"
+import * as Durations from "./Durations.ts"
+import * as Encoding from "./Encoding.ts"
 import { UserError } from "./Main.ts"
+import * as Preflight from "./Preflight.ts"
+import * as Prompt from "./Prompt.ts"
+import * as RingTable from "./RingTable.ts"
 import * as Security from "./Security.ts"
+import { type Parsed, parse, USAGE } from "./Words.ts"
+
+export { formatRing, formatSilence } from "./RingTable.ts"
+export { parse } from "./Words.ts"
 
 const flags = {
   registry: Flag.String("registry").pipe(
@@ -23,11 +39,11 @@ const flags = {
     Flag.withDescription("A node host:port to send requests to; repeat for several. Replaces --registry and $DHT_REGISTRY"),
     Flag.atLeast(0)
   ),
-  timeout: Flag.Int("timeout").pipe(
+  timeout: Flag.String("timeout").pipe(
     Flag.withDescription(
-      "Deadline of each request in milliseconds, retries on other nodes included (default 10000); one attempt waits at most 5000"
+      "Deadline of each request, retries on other nodes included: 2s, 500ms, 1m (a bare number is milliseconds; default 10s). One attempt waits at most 5s"
     ),
-    Flag.withDefault(10_000)
+    Flag.optional
   ),
   certsDir: Security.certsDir,
   user: Flag.String("user").pipe(
@@ -36,130 +52,34 @@ const flags = {
     Flag.optional
   ),
   json: Flag.Boolean("json").pipe(
-    Flag.withDescription("With `ring` or `remove`: print the result as JSON"),
+    Flag.withDescription("Print each result as one JSON object (values in base64, with a found flag); in the prompt too"),
     Flag.withDefault(false)
   ),
+  hex: Flag.Boolean("hex").pipe(Flag.withDescription("Keys and values are hex, in and out (binary data)"), Flag.withDefault(false)),
+  base64: Flag.Boolean("base64").pipe(Flag.withDescription("Keys and values are base64, in and out (binary data)"), Flag.withDefault(false)),
+  file: Flag.String("file").pipe(Flag.withDescription("With set: the value is this file's bytes; - reads stdin"), Flag.optional),
+  out: Flag.String("out").pipe(Flag.withDescription("With get: write the value's raw bytes to this file; - for stdout"), Flag.optional),
+  watch: Flag.Boolean("watch").pipe(Flag.withDescription("With ring: redraw it every second, until Ctrl-C"), Flag.withDefault(false)),
+  ops: Flag.Int("ops").pipe(Flag.withDescription("With bench: requests to make (default 10000)"), Flag.optional),
+  concurrency: Flag.Int("concurrency").pipe(Flag.withDescription("With bench: requests in flight (default 16)"), Flag.optional),
+  valueSize: Flag.Int("value-size").pipe(Flag.withDescription("With bench: bytes per value (default 100)"), Flag.optional),
+  ratio: Flag.String("ratio").pipe(Flag.withDescription("With bench: Gets to Sets, get:set (default 1:1)"), Flag.optional),
+  keys: Flag.Int("keys").pipe(Flag.withDescription("With bench: distinct keys (default 1000)"), Flag.optional),
   words: Argument.String("command").pipe(
     Argument.withDescription(
-      "get KEY | set KEY VALUE... | delete KEY | ring | remove HOST:PORT (forget a member that no longer answers) | health (the gRPC health of the first --node, or the registry: exit 0 SERVING, 1 NOT_SERVING, 2 unreachable); none opens a prompt"
+      "get KEY | set KEY VALUE... | delete KEY | ring | remove HOST:PORT (forget a member that no longer answers) | health (the gRPC health of the first --node, or the registry: exit 0 SERVING, 1 NOT_SERVING, 2 unreachable) | bench; none opens a prompt"
     ),
     Argument.variadic()
   )
 }
 
-/** A parsed command line or prompt line. */
-type Parsed =
-  | { readonly _tag: "Get"; readonly key: string }
-  | { readonly _tag: "Set"; readonly key: string; readonly value: string }
-  | { readonly _tag: "Delete"; readonly key: string }
-  | { readonly _tag: "Ring" }
-  | { readonly _tag: "Remove"; readonly address: string }
-  | { readonly _tag: "Health" }
-  | { readonly _tag: "Help" }
-  | { readonly _tag: "Exit" }
-  | { readonly _tag: "Invalid"; readonly reason: string }
-
-const USAGE = "commands: GET key | SET key value | DELETE key | RING | REMOVE host:port | HELP | EXIT (case-insensitive)"
-
-/** Parses words; a Set value is the rest of the words joined by single spaces. */
-export const parse = (words: ReadonlyArray<string>): Parsed => {
-  const [verb, key, ...rest] = words
-  switch (verb?.toLowerCase()) {
-    case "get":
-      return key !== undefined && rest.length === 0 ? { _tag: "Get", key } : { _tag: "Invalid", reason: "usage: GET key" }
-    case "delete":
-    case "del":
-      return key !== undefined && rest.length === 0 ? { _tag: "Delete", key } : { _tag: "Invalid", reason: "usage: DELETE key" }
-    case "set":
-      return key !== undefined && rest.length > 0
-        ? { _tag: "Set", key, value: rest.join(" ") }
-        : { _tag: "Invalid", reason: "usage: SET key value" }
-    case "ring":
-      return key === undefined ? { _tag: "Ring" } : { _tag: "Invalid", reason: "usage: RING" }
-    case "remove":
-      return key !== undefined && rest.length === 0
-        ? { _tag: "Remove", address: key }
-        : { _tag: "Invalid", reason: "usage: REMOVE host:port (the address of a member that no longer answers)" }
-    case "health":
-      return key === undefined ? { _tag: "Health" } : { _tag: "Invalid", reason: "usage: HEALTH" }
-    case "help":
-      return { _tag: "Help" }
-    case "exit":
-    case "quit":
-      return { _tag: "Exit" }
-    default:
-      return { _tag: "Invalid", reason: `unknown command ${JSON.stringify(verb ?? "")}; ${USAGE}` }
-  }
-}
-
-/** Splits a prompt line the way the original did, but keeps the spaces inside a Set value. */
-const splitLine = (line: string): ReadonlyArray<string> => {
-  const m = /^\s*(\S+)(?:\s+(\S+))?(?:\s+(.*?))?\s*$/.exec(line)
-  if (!m) return []
-  return [m[1]!, ...(m[2] !== undefined ? [m[2]] : []), ...(m[3] !== undefined && m[3] !== "" ? [m[3]] : [])]
-}
+/** A usage error: one line naming the problem, and where the help is (exit 1). */
+const usage = (message: string) => new UserError({ message: `${message}; see dht-client --help` })
 
 const exitCodeOf = (e: { readonly _tag: string }) => (e._tag === "Unavailable" || e._tag === "Timeout" ? 2 : 1)
 
-/** A silence in the largest two units: `850ms`, `12s`, `3m4s`, `2h5m`, `3d4h`. */
-export const formatSilence = (ms: number): string => {
-  if (ms < 1000) return `${Math.max(0, Math.floor(ms))}ms`
-  const s = Math.floor(ms / 1000)
-  if (s < 60) return `${s}s`
-  if (s < 3600) return `${Math.floor(s / 60)}m${s % 60}s`
-  if (s < 86_400) return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`
-  return `${Math.floor(s / 86_400)}d${Math.floor((s % 86_400) / 3600)}h`
-}
-
-const nodesWord = (n: number) => `${n} node${n === 1 ? "" : "s"}`
-
-/**
- * `5 nodes`, or `512 virtual nodes on 4 nodes` when they are virtual nodes of fewer processes;
- * `bare` leaves out the word "nodes" when they are not (`1`, for `5 nodes up, 1 down`).
- */
-const countOf = (addresses: ReadonlyArray<string>, bare = false): string => {
-  // Virtual nodes of one process share its "host:port".
-  const processes = new Set(addresses.map(Address.target)).size
-  if (processes !== addresses.length) return `${addresses.length} virtual nodes on ${nodesWord(processes)}`
-  return bare ? String(processes) : nodesWord(processes)
-}
-
-/**
- * The ring as a table: one line per live node, in ring order, then one line per down member
- * (once, with the longest silence any node reports), and a summary line.
- */
-export const formatRing = (nodes: ReadonlyArray<RingStatus.NodeStatus>): string => {
-  const down = RingStatus.down(nodes)
-  const rows = [
-    ["ID", "ADDRESS", "RANGE", "OWNED", "STORED", "COPIES", "REPAIR", "PHASE"],
-    ...nodes.map((n) => [
-      n.idHex,
-      n.address,
-      `[${n.range.start}, ${n.range.end})`,
-      String(n.ownedKeys),
-      String(n.keys),
-      // Owned keys confirmed at the target copy count, e.g. "833/833 x3".
-      `${n.replicatedKeys}/${n.ownedKeys} x${n.copies}`,
-      n.repair ? `${n.repair.percent}% ${n.repair.keysPerSecond} keys/s` : "-",
-      n.phase
-    ]),
-    // A down member owns nothing while down: its range is served by the next live nodes.
-    ...down.map((d) => [d.idHex, d.address, "-", "-", "-", "-", "-", `down ${formatSilence(d.silentMs)}`])
-  ]
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)))
-  const owned = nodes.reduce((sum, n) => sum + n.ownedKeys, 0)
-  const replicated = nodes.reduce((sum, n) => sum + n.replicatedKeys, 0)
-  const live = countOf(nodes.map((n) => n.address))
-  // `5 nodes up, 1 down`; `512 virtual nodes on 4 nodes up, 128 virtual nodes on 1 node down`.
-  const count = down.length === 0 ? live : `${live} up, ${countOf(down.map((d) => d.address), true)} down`
-  return [
-    ...rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()),
-    `${count}, ${owned} keys, ${replicated} at full copies`
-  ].join("\n")
-}
-
-const showRing = (client: DhtClient.Service, json: boolean) =>
-  Effect.flatMap(client.ring(), (nodes) => Console.log(json ? JSON.stringify(nodes, null, 2) : formatRing(nodes)))
+/** A node's words on one line, whatever it sent. */
+const oneLine = (message: string) => message.replace(/\s*\n\s*/g, " ")
 
 /**
  * The address `remove` takes: a process's "host:port", checked before anything is sent. A
@@ -176,9 +96,6 @@ export const removeTarget = (input: string): Effect.Effect<Address.Address, User
     return address
   })
 
-/** A node's words on one line, whatever it sent. */
-const oneLine = (message: string) => message.replace(/\s*\n\s*/g, " ")
-
 /**
  * What `remove` did, for people: one line for stdout, counted in processes (the virtual nodes
  * of a process count once), and a warning for each node that could not be asked.
@@ -187,7 +104,7 @@ export const formatRemoved = (r: DhtClient.Removed): { readonly line: string; re
   const forgot = new Set(r.forgotten.map((f) => Address.target(f.node)))
   const silent = new Set(r.unanswered.map((u) => Address.target(u.node)).filter((p) => !forgot.has(p)))
   const unaware = new Set(r.unaware.map(Address.target).filter((p) => !forgot.has(p) && !silent.has(p)))
-  const line = `removed ${r.address}: ${nodesWord(forgot.size)} forgot it` +
+  const line = `removed ${r.address}: ${RingTable.nodesWord(forgot.size)} forgot it` +
     (unaware.size > 0 ? `, ${unaware.size} did not know it` : "") +
     (silent.size > 0 ? `, ${silent.size} did not answer` : "")
   // One warning per process that did not answer, however many of its virtual nodes were asked.
@@ -207,23 +124,76 @@ const removeMember = (client: DhtClient.Service, input: string, json: boolean) =
     yield* Console.log(line)
   })
 
+
+/** How one-shot and prompt commands read and print keys and values. */
+interface Io {
+  readonly encoding: Encoding.Encoding
+  readonly json: boolean
+  /** `get --out PATH`. */
+  readonly out: Option.Option<string>
+  /** `set --file PATH`'s bytes. */
+  readonly value: Option.Option<Uint8Array>
+}
+
+/** A key or value word in the chosen encoding, or a usage error naming it. */
+const bytesOf = (what: string, text: string, encoding: Encoding.Encoding): Effect.Effect<Uint8Array, UserError> => {
+  const decoded = Encoding.decode(text, encoding)
+  return "bytes" in decoded ? Effect.succeed(decoded.bytes) : Effect.fail(new UserError({ message: `${what}: ${decoded.error}` }))
+}
+
+/** The bytes of `--file PATH`, or of stdin for `-`. */
+const readValue = (file: string): Effect.Effect<Uint8Array, UserError> =>
+  Effect.try({
+    try: () => new Uint8Array(fs.readFileSync(file === "-" ? 0 : file)),
+    catch: (e) => new UserError({ message: `--file ${file}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : String((e as Error).message)}` })
+  })
+
+/** Writes a value's raw bytes to `--out PATH`, or stdout for `-`. */
+const writeValue = (file: string, bytes: Uint8Array): Effect.Effect<void, UserError> =>
+  Effect.try({
+    try: () => (file === "-" ? void process.stdout.write(bytes) : fs.writeFileSync(file, bytes)),
+    catch: (e) => new UserError({ message: `--out ${file}: ${String((e as Error).message)}` })
+  })
+
+const json = (value: unknown) => Console.log(JSON.stringify(value))
+
+/** The JSON of a failure: the operation, its key, and the error. */
+const failureJson = (cmd: Parsed, message: string) =>
+  json({ op: cmd._tag.toLowerCase(), ...("key" in cmd ? { key: cmd.key } : {}), error: message })
+
 /** Runs one command once, printing the result to stdout. */
-const once = (client: DhtClient.Service, cmd: Parsed, json: boolean) =>
+const once = (client: DhtClient.Service, cmd: Parsed, io: Io, bench: Bench.Options, watch: boolean) =>
   Effect.gen(function*() {
     switch (cmd._tag) {
-      case "Get":
-        return yield* Console.log(Display.bytes(yield* client.get(cmd.key)))
+      case "Get": {
+        const value = yield* client.get(yield* bytesOf("key", cmd.key, io.encoding))
+        if (Option.isSome(io.out)) {
+          yield* writeValue(io.out.value, value)
+          if (io.json) yield* json({ op: "get", key: cmd.key, found: true, size: value.length, out: io.out.value })
+          return
+        }
+        return yield* io.json ? json({ op: "get", key: cmd.key, found: true, value: Encoding.base64(value) }) : Console.log(Encoding.encode(value, io.encoding))
+      }
       case "Set": {
-        const previous = yield* client.set(cmd.key, cmd.value)
-        if (Option.isSome(previous)) yield* Console.log(Display.bytes(previous.value))
+        const key = yield* bytesOf("key", cmd.key, io.encoding)
+        const value = cmd.value === undefined ? Option.getOrElse(io.value, () => new Uint8Array()) : yield* bytesOf("value", cmd.value, io.encoding)
+        const previous = yield* client.set(key, value)
+        if (io.json) {
+          return yield* json({ op: "set", key: cmd.key, found: Option.isSome(previous), previous: Option.isSome(previous) ? Encoding.base64(previous.value) : null })
+        }
+        if (Option.isSome(previous)) yield* Console.log(Encoding.encode(previous.value, io.encoding))
         return
       }
-      case "Delete":
-        return yield* Console.log(Display.bytes(yield* client.delete(cmd.key)))
+      case "Delete": {
+        const value = yield* client.delete(yield* bytesOf("key", cmd.key, io.encoding))
+        return yield* io.json ? json({ op: "delete", key: cmd.key, found: true, value: Encoding.base64(value) }) : Console.log(Encoding.encode(value, io.encoding))
+      }
       case "Ring":
-        return yield* showRing(client, json)
+        return yield* watch ? RingTable.watch(client, io.json) : RingTable.show(client, io.json)
       case "Remove":
-        return yield* removeMember(client, cmd.address, json)
+        return yield* removeMember(client, cmd.address, io.json)
+      case "Bench":
+        return yield* Effect.flatMap(Bench.run(client, bench), (r) => Bench.print(r, io.json))
       case "Health":
       case "Help":
         return yield* Console.log(USAGE)
@@ -234,94 +204,108 @@ const once = (client: DhtClient.Service, cmd: Parsed, json: boolean) =>
     }
   }).pipe(
     Effect.catchTags({
-      KeyNotFound: (e) => Effect.fail(new UserError({ message: e.message, exitCode: 1 })),
+      KeyNotFound: (e) =>
+        io.json
+          ? Effect.andThen(json({ op: cmd._tag.toLowerCase(), key: e.key, found: false }), Effect.fail(new UserError({ message: e.message, exitCode: 1, reported: true })))
+          : Effect.fail(new UserError({ message: e.message, exitCode: 1 })),
       RemoveRefused: (e) => Effect.fail(new UserError({ message: oneLine(e.message), exitCode: 1 })),
       NotAMember: (e) => Effect.fail(new UserError({ message: e.message, exitCode: 1 })),
       InvalidRequest: (e) => Effect.fail(new UserError({ message: `rejected: ${e.message}`, exitCode: exitCodeOf(e) })),
       AccessDenied: (e) => Effect.fail(new UserError({ message: `access denied: ${e.message}`, exitCode: 1 })),
       Unavailable: (e) => Effect.fail(new UserError({ message: `cluster unavailable: ${e.message}`, exitCode: exitCodeOf(e) })),
       Timeout: (e) => Effect.fail(new UserError({ message: `timed out: ${e.message}`, exitCode: exitCodeOf(e) }))
-    })
+    }),
+    // With --json a failure is a JSON object on stdout too, and nothing on stderr.
+    Effect.catchTag("UserError", (e) =>
+      io.json && e.reported !== true
+        ? Effect.andThen(failureJson(cmd, e.message), Effect.fail(new UserError({ message: e.message, exitCode: e.exitCode ?? 1, reported: true })))
+        : Effect.fail(e))
   )
 
 /** One prompt line, answered with the original client's messages. Errors are printed, not fatal. */
-const answer = (client: DhtClient.Service, cmd: Parsed): Effect.Effect<void> =>
+const answer = (client: DhtClient.Service, io: Io) => (cmd: Parsed): Effect.Effect<Prompt.Outcome> =>
   Effect.gen(function*() {
+    const show = (text: string, value: unknown) => (io.json ? json(value) : Console.log(text))
     switch (cmd._tag) {
-      case "Get":
-        return yield* Console.log(`Value is: ${Display.bytes(yield* client.get(cmd.key))}`)
-      case "Set": {
-        const previous = yield* client.set(cmd.key, cmd.value)
-        return yield* Console.log(
-          Option.isSome(previous)
-            ? `Previous value was: ${Display.bytes(previous.value)}, inserting: ${cmd.value}`
-            : `Inserting new pair (${cmd.key}, ${cmd.value})`
-        )
+      case "Get": {
+        const value = yield* client.get(yield* bytesOf("key", cmd.key, io.encoding))
+        yield* show(`Value is: ${Encoding.encode(value, io.encoding)}`, { op: "get", key: cmd.key, found: true, value: Encoding.base64(value) })
+        return Prompt.OK
       }
-      case "Delete":
-        return yield* Console.log(`Deleting: (${cmd.key}, ${Display.bytes(yield* client.delete(cmd.key))})`)
+      case "Set": {
+        const value = cmd.value ?? ""
+        const previous = yield* client.set(yield* bytesOf("key", cmd.key, io.encoding), yield* bytesOf("value", value, io.encoding))
+        yield* show(
+          Option.isSome(previous)
+            ? `Previous value was: ${Encoding.encode(previous.value, io.encoding)}, inserting: ${value}`
+            : `Inserting new pair (${cmd.key}, ${value})`,
+          { op: "set", key: cmd.key, found: Option.isSome(previous), previous: Option.isSome(previous) ? Encoding.base64(previous.value) : null }
+        )
+        return Prompt.OK
+      }
+      case "Delete": {
+        const value = yield* client.delete(yield* bytesOf("key", cmd.key, io.encoding))
+        yield* show(`Deleting: (${cmd.key}, ${Encoding.encode(value, io.encoding)})`, { op: "delete", key: cmd.key, found: true, value: Encoding.base64(value) })
+        return Prompt.OK
+      }
       case "Ring":
-        return yield* showRing(client, false)
+        yield* RingTable.show(client, io.json)
+        return Prompt.OK
       case "Remove":
-        return yield* removeMember(client, cmd.address, false)
+        yield* removeMember(client, cmd.address, io.json)
+        return Prompt.OK
       case "Health":
-        return yield* Console.log("health is a one-shot command: dht-client --node HOST:PORT health")
+      case "Bench":
       case "Help":
-        return yield* Console.log(USAGE)
+        yield* Console.log(USAGE)
+        return Prompt.OK
       case "Exit":
-        return
+        return Prompt.OK
       case "Invalid":
-        return yield* Console.log(`invalid entry: ${cmd.reason}`)
+        yield* io.json ? failureJson(cmd, `invalid entry: ${cmd.reason}`) : Console.log(`invalid entry: ${cmd.reason}`)
+        return { failed: true, unreachable: false }
     }
   }).pipe(
     Effect.catch((e: ClientError.ClientError | DhtClient.RemoveRefused | DhtClient.NotAMember | UserError) =>
-      Console.log(
-        e._tag === "KeyNotFound"
-          ? "Error: Key not present in database."
-          : e._tag === "UserError"
-          ? `invalid entry: ${e.message}`
-          : `Error: ${oneLine(e.message)}`
+      Effect.as(
+        io.json
+          ? e._tag === "KeyNotFound" ? json({ op: cmd._tag.toLowerCase(), key: e.key, found: false }) : failureJson(cmd, oneLine(e.message))
+          : Console.log(
+            e._tag === "KeyNotFound"
+              ? "Error: Key not present in database."
+              : e._tag === "UserError"
+              ? `invalid entry: ${e.message}`
+              : `Error: ${oneLine(e.message)}`
+          ),
+        { failed: true, unreachable: e._tag === "Unavailable" || e._tag === "Timeout" }
       )
     )
   )
 
-/** Lines of stdin, ended by end of input. */
-const lines = Stream.callback<string>((queue) =>
-  Effect.acquireRelease(
-    Effect.sync(() => {
-      const rl = readline.createInterface({ input: process.stdin, terminal: false })
-      rl.on("line", (line) => {
-        Queue.offerUnsafe(queue, line)
-      })
-      rl.on("close", () => {
-        Queue.endUnsafe(queue)
-      })
-      return rl
-    }),
-    (rl) => Effect.sync(() => rl.close())
-  ))
+/** The `--timeout` value: a duration, or a bare number of milliseconds. */
+const timeoutOf = (value: Option.Option<string>): Effect.Effect<Duration.Duration, UserError> =>
+  Option.isNone(value)
+    ? Effect.succeed(Duration.seconds(10))
+    : /^\d+$/.test(value.value.trim())
+    ? Number(value.value) >= 1
+      ? Effect.succeed(Duration.millis(Number(value.value)))
+      : Effect.fail(new UserError({ message: "--timeout must be at least 1 ms" }))
+    : Durations.parse("timeout", value.value)
 
-const prompt = (client: DhtClient.Service) =>
-  Effect.gen(function*() {
-    const tty = process.stdin.isTTY === true
-    const show = tty ? Effect.sync(() => process.stdout.write("dht> ")) : Effect.void
-    yield* Console.log("Enter DHT query (Get, Set or Delete). Type exit to quit.")
-    yield* show
-    yield* lines.pipe(
-      Stream.takeWhile((line) => parse(splitLine(line))._tag !== "Exit"),
-      // A blank line just shows the prompt again.
-      Stream.runForEach((line) => Effect.andThen(line.trim() === "" ? Effect.void : answer(client, parse(splitLine(line))), show))
-    )
-    if (tty) yield* Console.log("")
-  })
+/** Flags that belong to one command only: each named flag, when given, needs its command. */
+const misplaced = (verb: Parsed["_tag"], given: ReadonlyArray<readonly [string, boolean, Parsed["_tag"]]>): string | undefined => {
+  const wrong = given.find(([, present, needs]) => present && verb !== needs)
+  return wrong === undefined ? undefined : `${wrong[0]} works only with ${wrong[2].toLowerCase()}`
+}
 
 /** The `dht-client` command. */
 export const command = Command.make("dht-client", flags, (f) =>
   Effect.gen(function*() {
     if (Option.isSome(f.registry) && f.node.length > 0) {
-      return yield* new UserError({ message: "--registry and --node are mutually exclusive" })
+      return yield* usage("--registry and --node are mutually exclusive")
     }
-    if (f.timeout < 1) return yield* new UserError({ message: "--timeout must be at least 1 ms" })
+    if (f.hex && f.base64) return yield* usage("--hex and --base64 are mutually exclusive")
+    const timeout = yield* timeoutOf(f.timeout)
     const check = (flag: string, value: string) =>
       Effect.mapError(Address.parse(value), (e) => new UserError({ message: `--${flag}: ${e.message}` }))
     const target: DhtClient.Target = f.node.length > 0
@@ -333,7 +317,40 @@ export const command = Command.make("dht-client", flags, (f) =>
           Option.isSome(f.registry) ? f.registry.value : yield* Config.String("DHT_REGISTRY").pipe(Config.withDefault("127.0.0.1:50000"))
         )
       }
-    if (Option.isSome(f.user) && Option.isNone(f.certsDir)) return yield* new UserError({ message: "--user needs --certs-dir" })
+    if (Option.isSome(f.user) && Option.isNone(f.certsDir)) return yield* usage("--user needs --certs-dir")
+    const parsed = parse(f.words, { valueElsewhere: Option.isSome(f.file) })
+    const wrong = misplaced(parsed._tag, [
+      ["--file", Option.isSome(f.file), "Set"],
+      ["--out", Option.isSome(f.out), "Get"],
+      ["--watch", f.watch, "Ring"],
+      ["--ops", Option.isSome(f.ops), "Bench"],
+      ["--concurrency", Option.isSome(f.concurrency), "Bench"],
+      ["--value-size", Option.isSome(f.valueSize), "Bench"],
+      ["--ratio", Option.isSome(f.ratio), "Bench"],
+      ["--keys", Option.isSome(f.keys), "Bench"]
+    ])
+    if (wrong !== undefined && f.words.length > 0) return yield* usage(wrong)
+    if (f.words.length > 0 && parsed._tag === "Invalid") return yield* usage(parsed.reason)
+    // A bad address to remove is a usage error, whatever the cluster says.
+    if (parsed._tag === "Remove") yield* removeTarget(parsed.address)
+    const ratio = Option.isSome(f.ratio) ? Bench.parseRatio(f.ratio.value) : { get: 1, set: 1 }
+    if (ratio === undefined) return yield* usage(`--ratio must be get:set, such as 1:1 or 9:1, got ${JSON.stringify(Option.getOrElse(f.ratio, () => ""))}`)
+    const bench: Bench.Options = {
+      ops: Option.getOrElse(f.ops, () => 10_000),
+      concurrency: Option.getOrElse(f.concurrency, () => 16),
+      valueSize: Option.getOrElse(f.valueSize, () => 100),
+      keys: Option.getOrElse(f.keys, () => 1000),
+      ratio
+    }
+    if (bench.ops < 1 || bench.concurrency < 1 || bench.keys < 1 || bench.valueSize < 0 || bench.valueSize > 1 << 20) {
+      return yield* usage("bench: --ops, --concurrency and --keys must be at least 1, and --value-size 0 to 1048576")
+    }
+    const io: Io = {
+      encoding: f.hex ? "hex" : f.base64 ? "base64" : "utf8",
+      json: f.json,
+      out: f.out,
+      value: Option.isSome(f.file) ? Option.some(yield* readValue(f.file.value)) : Option.none()
+    }
     // One-shot commands print nothing but their result; the prompt warns about plaintext.
     const security = yield* Security.make(
       f.certsDir,
@@ -341,11 +358,10 @@ export const command = Command.make("dht-client", flags, (f) =>
       "certificate",
       f.words.length === 0
     )
-    const parsed = parse(f.words)
     if (parsed._tag === "Health") {
       // One server's own health, not the cluster's: the first --node, or the registry.
       const address = "nodes" in target ? target.nodes[0]! : target.registry
-      const status = yield* Health.check(address, `${Math.min(f.timeout, 5000)} millis`).pipe(
+      const status = yield* Health.check(address, Duration.min(timeout, Duration.seconds(5))).pipe(
         Effect.provideService(Tls.Security, security),
         Effect.mapError((e) => new UserError({ message: `${address}: ${oneLine(e.message)}`, exitCode: 2 }))
       )
@@ -354,11 +370,14 @@ export const command = Command.make("dht-client", flags, (f) =>
       return
     }
     return yield* Effect.scoped(Effect.gen(function*() {
-      const client = yield* DhtClient.make(target, {
-        deadline: `${f.timeout} millis`,
-        timeout: `${Math.min(f.timeout, 5000)} millis`
-      })
-      if (f.words.length === 0) return yield* prompt(client)
-      return yield* once(client, parse(f.words), f.json)
+      // Nothing that can answer: say so now, not when the deadline passes.
+      yield* ("nodes" in target ? Preflight.nodes(target.nodes) : Preflight.registry(target.registry))
+      const client = yield* DhtClient.make(target, { deadline: timeout, timeout: Duration.min(timeout, Duration.seconds(5)) })
+      if (f.words.length === 0) {
+        const code = yield* Prompt.run(answer(client, io))
+        if (code !== 0) return yield* new UserError({ message: "", exitCode: code, reported: true })
+        return
+      }
+      return yield* once(client, parsed, io, bench, f.watch)
     })).pipe(Effect.provideService(Tls.Security, security))
   })).pipe(Command.withDescription("Query a Crusty Ring cluster: run one command, or open a prompt when none is given."))

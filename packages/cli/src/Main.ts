@@ -4,8 +4,8 @@
  */
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { readFileSync } from "node:fs"
-import { Cause, Console, Effect, Exit, Logger, Schema } from "effect"
-import { CliError } from "effect/cli"
+import { Cause, Console, Effect, Exit, Layer, Logger, Schema } from "effect"
+import { CliConfig, CliError, CliOutput, GlobalFlag } from "effect/cli"
 import { Grpc } from "@crustyring/protocol"
 
 /** This package's version, which `--version` prints (read from package.json, in src/ and dist/ alike). */
@@ -15,8 +15,26 @@ export const VERSION: string = (JSON.parse(readFileSync(new URL("../package.json
 export class UserError extends Schema.TaggedError<UserError>()("UserError", {
   message: Schema.String,
   /** Process exit code. @default 1 */
-  exitCode: Schema.optional(Schema.Number)
+  exitCode: Schema.optional(Schema.Number),
+  /** The failure was reported already (e.g. as JSON on stdout): only the exit code is left to set. */
+  reported: Schema.optional(Schema.Boolean)
 }) {}
+
+/**
+ * A usage error is one line on stderr naming the problem, and where the help is; only
+ * `--help` prints the help.
+ */
+const presenter: CliOutput.Presenter = {
+  present: (event) =>
+    event._tag === "InvalidInvocation"
+      ? Console.error(
+        `error: ${(event.errors[0]?.message ?? "invalid usage").replace(/\s*\n\s*/g, " ")}; see ${event.commandPath.join(" ")} --help`
+      )
+      : CliOutput.defaultPresenter.present(event)
+}
+
+/** The built-in flags: --help, --version and --log-level (no --wizard and no --completions). */
+const builtIns = GlobalFlag.BuiltIns.filter((f) => f !== GlobalFlag.Wizard && f !== GlobalFlag.Completions)
 
 /** Marks an exit code on the process once the program ends. */
 let exitCode = 0
@@ -42,10 +60,10 @@ export const run = <E>(program: Effect.Effect<void, E, NodeServices.NodeServices
     Effect.catch((e: unknown) =>
       Effect.gen(function*() {
         if (e instanceof UserError) {
-          yield* Console.error(`error: ${e.message}`)
+          if (e.reported !== true) yield* Console.error(`error: ${e.message}`)
           exitCode = e.exitCode ?? 1
         } else if (CliError.isCliError(e)) {
-          // effect/cli has already printed the usage and the problem; a plain --help is exit 0.
+          // The presenter has printed the problem in one line; a plain --help is exit 0.
           exitCode = e._tag === "ShowHelp" && e.errors.length === 0 ? 0 : 1
         } else {
           const message = typeof e === "object" && e !== null && "message" in e ? String((e as { message: unknown }).message) : String(e)
@@ -55,6 +73,7 @@ export const run = <E>(program: Effect.Effect<void, E, NodeServices.NodeServices
       })
     ),
     Effect.provide(NodeServices.layer),
+    Effect.provide(Layer.mergeAll(CliOutput.layerPresenter(presenter), CliConfig.layer({ builtIns }))),
     Effect.provideService(Logger.LogToStderr, true),
     NodeRuntime.runMain({
       disableErrorReporting: true,

@@ -102,7 +102,9 @@ describe("operations", () => {
 
       const lines = [...Array.from({ length: 7 }, (_, i) => `set m${i} v${i}`), "get m1", "get m2", "get nowhere"]
       const piped = yield* runBin("dht-client", ["--node", node.address, "--timeout", "8000"], { stdin: lines.join("\n") + "\n", timeout: "60 seconds" })
-      expect(piped.code, piped.stderr).toBe(0)
+      // The missing key is a failed line: piped input exits 1.
+      expect(piped.code, piped.stderr).toBe(1)
+      expect(piped.stdout).toContain("Error: Key not present in database.")
 
       const after = yield* scrape(node.admin)
       // Histograms appear with their first observation.

@@ -84,7 +84,9 @@ describe("ring with down members (formatting)", () => {
     const lines = text.split("\n")
     expect(lines).toHaveLength(1 + live.length + 1 + 1)
     const header = lines[0]!
-    live.forEach((a, i) => expect(lines[1 + i]).toContain(a))
+    // In ring order: by ID.
+    const byId = [...live].sort((a, b) => (hex(a) < hex(b) ? -1 : 1))
+    byId.forEach((a, i) => expect(lines[1 + i]).toContain(a))
     const row = lines[1 + live.length]!
     // Aligned with the table's columns: ID, ADDRESS, then dashes, and the phase reads "down 3m4s".
     expect(row.slice(0, 16)).toBe(hex(gone))

@@ -37,7 +37,9 @@ export class AlreadyExists extends Schema.TaggedError<AlreadyExists>()("AlreadyE
 
 /** A bug or an unexpected failure on the serving side. gRPC INTERNAL (and any code not above). */
 export class Internal extends Schema.TaggedError<Internal>()("Internal", {
-  message: Schema.String
+  message: Schema.String,
+  /** The gRPC status code received, when it was not INTERNAL itself (e.g. UNIMPLEMENTED, NOT_FOUND). */
+  code: Schema.optional(Schema.Number)
 }) {}
 
 /** The caller did not prove who it is: no certificate, or one this cluster does not trust. gRPC UNAUTHENTICATED. */
@@ -113,6 +115,6 @@ export const fromStatus = (code: number, rawDetails: string, target: string, ans
     case grpc.status.PERMISSION_DENIED:
       return new PermissionDenied({ message: `${target}: ${details}` })
     default:
-      return new Internal({ message: `${target}: ${details} (gRPC status ${grpc.status[code] ?? code})` })
+      return new Internal({ message: `${target}: ${details} (gRPC status ${grpc.status[code] ?? code})`, code })
   }
 }
