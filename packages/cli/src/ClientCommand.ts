@@ -136,15 +136,24 @@ interface Io {
 }
 
 /** A key or value word in the chosen encoding, or a usage error naming it. */
-const bytesOf = (what: string, text: string, encoding: Encoding.Encoding): Effect.Effect<Uint8Array, UserError> => {
+const bytesOf = (what: string, text: string, encoding: Encoding.Encoding, oneShot = false): Effect.Effect<Uint8Array, UserError> => {
   const decoded = Encoding.decode(text, encoding)
-  return "bytes" in decoded ? Effect.succeed(decoded.bytes) : Effect.fail(new UserError({ message: `${what}: ${decoded.error}` }))
+  if ("bytes" in decoded) return Effect.succeed(decoded.bytes)
+  const message = `${what}: ${decoded.error}`
+  return Effect.fail(oneShot ? usage(message) : new UserError({ message }))
+}
+
+/** All of stdin, as bytes. */
+const readStdin = async (): Promise<Uint8Array> => {
+  const chunks: Array<Buffer> = []
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+  return new Uint8Array(Buffer.concat(chunks))
 }
 
 /** The bytes of `--file PATH`, or of stdin for `-`. */
 const readValue = (file: string): Effect.Effect<Uint8Array, UserError> =>
-  Effect.try({
-    try: () => new Uint8Array(fs.readFileSync(file === "-" ? 0 : file)),
+  Effect.tryPromise({
+    try: () => (file === "-" ? readStdin() : fs.promises.readFile(file).then((b) => new Uint8Array(b))),
     catch: (e) => new UserError({ message: `--file ${file}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : String((e as Error).message)}` })
   })
 
@@ -166,7 +175,7 @@ const once = (client: DhtClient.Service, cmd: Parsed, io: Io, bench: Bench.Optio
   Effect.gen(function*() {
     switch (cmd._tag) {
       case "Get": {
-        const value = yield* client.get(yield* bytesOf("key", cmd.key, io.encoding))
+        const value = yield* client.get(yield* bytesOf("key", cmd.key, io.encoding, true))
         if (Option.isSome(io.out)) {
           yield* writeValue(io.out.value, value)
           if (io.json) yield* json({ op: "get", key: cmd.key, found: true, size: value.length, out: io.out.value })
@@ -176,7 +185,7 @@ const once = (client: DhtClient.Service, cmd: Parsed, io: Io, bench: Bench.Optio
       }
       case "Set": {
         const key = yield* bytesOf("key", cmd.key, io.encoding)
-        const value = cmd.value === undefined ? Option.getOrElse(io.value, () => new Uint8Array()) : yield* bytesOf("value", cmd.value, io.encoding)
+        const value = cmd.value === undefined ? Option.getOrElse(io.value, () => new Uint8Array()) : yield* bytesOf("value", cmd.value, io.encoding, true)
         const previous = yield* client.set(key, value)
         if (io.json) {
           return yield* json({ op: "set", key: cmd.key, found: Option.isSome(previous), previous: Option.isSome(previous) ? Encoding.base64(previous.value) : null })
@@ -185,7 +194,7 @@ const once = (client: DhtClient.Service, cmd: Parsed, io: Io, bench: Bench.Optio
         return
       }
       case "Delete": {
-        const value = yield* client.delete(yield* bytesOf("key", cmd.key, io.encoding))
+        const value = yield* client.delete(yield* bytesOf("key", cmd.key, io.encoding, true))
         return yield* io.json ? json({ op: "delete", key: cmd.key, found: true, value: Encoding.base64(value) }) : Console.log(Encoding.encode(value, io.encoding))
       }
       case "Ring":
@@ -289,8 +298,8 @@ const timeoutOf = (value: Option.Option<string>): Effect.Effect<Duration.Duratio
     : /^\d+$/.test(value.value.trim())
     ? Number(value.value) >= 1
       ? Effect.succeed(Duration.millis(Number(value.value)))
-      : Effect.fail(new UserError({ message: "--timeout must be at least 1 ms" }))
-    : Durations.parse("timeout", value.value)
+      : Effect.fail(usage("--timeout must be at least 1 ms"))
+    : Effect.mapError(Durations.parse("timeout", value.value), (e) => usage(e.message))
 
 /** Flags that belong to one command only: each named flag, when given, needs its command. */
 const misplaced = (verb: Parsed["_tag"], given: ReadonlyArray<readonly [string, boolean, Parsed["_tag"]]>): string | undefined => {
