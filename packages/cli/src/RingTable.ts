@@ -77,7 +77,8 @@ export const formatProgress = (nodes: ReadonlyArray<RingStatus.NodeStatus>): Rea
     if (n.repair === null) return []
     const { done, total, keysPerSecond } = n.repair
     const filled = total === 0 ? BAR : Math.min(BAR, Math.round((BAR * done) / total))
-    return [`[${"#".repeat(filled)}${"-".repeat(BAR - filled)}] ${n.repair.percent}% ${done}/${total} keys, ${keysPerSecond} keys/s  ${n.address} repairing`]
+    const what = n.repair.kind === "handoff" ? "receiving a hand-off" : "repairing"
+    return [`[${"#".repeat(filled)}${"-".repeat(BAR - filled)}] ${n.repair.percent}% ${done}/${total} keys, ${keysPerSecond} keys/s  ${n.address} ${what}`]
   })
 
 /** The ring once: as JSON (in ring order), or the table with its progress bars. */

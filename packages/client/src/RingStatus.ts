@@ -41,8 +41,14 @@ export interface NodeStatus {
   readonly replicatedKeys: number
   /** Deletes remembered until their grace period ends. */
   readonly tombstones: number
-  /** Re-replication under way, if any. */
-  readonly repair: { readonly done: number; readonly total: number; readonly percent: number; readonly keysPerSecond: number } | null
+  /** Keys moving to this node, if any: a repair (re-replication) or a hand-off (a range arriving). */
+  readonly repair: {
+    readonly kind: "repair" | "handoff"
+    readonly done: number
+    readonly total: number
+    readonly percent: number
+    readonly keysPerSecond: number
+  } | null
   /** The members this node counts as down. */
   readonly down: ReadonlyArray<DownMember>
   /**
@@ -75,6 +81,7 @@ const toStatus = (s: Wire.NodeStatus__Output): NodeStatus => {
     tombstones: Number(s.tombstone_count),
     repair: s.repair
       ? {
+        kind: s.repair.kind === "handoff" ? "handoff" : "repair",
         done: Number(s.repair.done),
         total: Number(s.repair.total),
         percent: Number(s.repair.total) === 0 ? 100 : Math.floor((100 * Number(s.repair.done)) / Number(s.repair.total)),

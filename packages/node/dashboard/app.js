@@ -82,6 +82,7 @@ const processesOf = (snapshot) => {
     const up = members.filter((m) => m.state === "up")
     const phase = up.some((m) => m.phase === "leaving") ? "leaving" : up.some((m) => m.phase === "joining") ? "joining" : up.length > 0 ? "ready" : ""
     const repairs = up.filter((m) => m.repair !== null)
+    const handoff = repairs.some((m) => m.repair.kind === "handoff")
     return {
       process,
       members,
@@ -95,7 +96,8 @@ const processesOf = (snapshot) => {
       transfer: repairs.length === 0 ? null : {
         done: repairs.reduce((a, m) => a + m.repair.done, 0),
         total: repairs.reduce((a, m) => a + m.repair.total, 0),
-        keysPerSecond: repairs.reduce((a, m) => a + m.repair.keysPerSecond, 0)
+        keysPerSecond: repairs.reduce((a, m) => a + m.repair.keysPerSecond, 0),
+        kind: handoff ? "receiving a hand-off" : "repairing"
       }
     }
   })
@@ -177,7 +179,7 @@ const drawTable = (snapshot) => {
     const t = p.transfer
     const percent = t.total === 0 ? 100 : Math.floor((100 * t.done) / t.total)
     const div = html("div", { class: "transfer", "data-process": p.process })
-    div.append(html("div", {}, `${p.process}: moving keys, ${number(t.done)} of ${number(t.total)} (${percent}%), ${number(Math.round(t.keysPerSecond))} keys/s`))
+    div.append(html("div", {}, `${p.process}: ${t.kind}, ${number(t.done)} of ${number(t.total)} keys (${percent}%), ${number(Math.round(t.keysPerSecond))} keys/s`))
     const bar = html("div", { class: "bar" })
     const fill = html("div")
     fill.style.width = `${percent}%`

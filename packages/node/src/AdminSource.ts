@@ -27,7 +27,7 @@ const readable = (s: Wire.NodeStatus) => ({
   copies: num(s.replicas),
   members: num(s.members),
   down: (s.down ?? []).map((d) => ({ ...ref(d.node), silentMs: num(d.silent_ms) })),
-  repair: s.repair ? { done: num(s.repair.done), total: num(s.repair.total), keysPerSecond: num(s.repair.keys_per_second) } : null
+  repair: s.repair ? { kind: s.repair.kind === "handoff" ? "handoff" : "repair", done: num(s.repair.done), total: num(s.repair.total), keysPerSecond: num(s.repair.keys_per_second) } : null
 })
 
 /**

@@ -23,6 +23,7 @@ import * as TakeOver from "./TakeOver.ts"
 import { VirtualNodes } from "./VirtualNodes.ts"
 import * as Events from "./Events.ts"
 import * as AdminSource from "./AdminSource.ts"
+import * as Transfers from "./Transfers.ts"
 
 const parsePosition = (s: string, what: string): Effect.Effect<Position.Position, Errors.InvalidArgument> => {
   const p = Position.parse(s)
@@ -104,6 +105,7 @@ export const make = Effect.gen(function*() {
     Effect.flatMap(Query.decode(q, config), (decoded) => whenReady(router.route(decoded, hops)))
 
   const adminPort = yield* Effect.serviceOption(AdminSource.AdminPort)
+  const transfers = yield* Effect.serviceOption(Transfers.Transfers)
   const status = Effect.gen(function*() {
     const view = yield* membership.view
     const next = Membership.next(view)
@@ -111,6 +113,7 @@ export const make = Effect.gen(function*() {
     const owned = yield* Effect.mapError(storage.count(view.self.id, next.id), storageError)
     const tombstones = yield* Effect.mapError(storage.tombstones, storageError)
     const progress = yield* repair.progress
+    const handoff = Option.match(transfers, { onNone: () => undefined, onSome: (t) => t.current })
     // Copies a key should have: the replica count, or the membership when it is smaller.
     const members = Membership.memberCount(view, membership.down)
     const copies = Math.min(config.replicas, members)
@@ -129,10 +132,20 @@ export const make = Effect.gen(function*() {
       members,
       http_port: Option.match(adminPort, { onNone: () => 0, onSome: (a) => a.port }),
       down: [...membership.down.values()].map((d) => ({ node: toRef(d.member), silent_ms: String(Math.max(0, now - d.since)) })),
-      ...Option.match(progress, {
-        onNone: () => ({}),
-        onSome: (p) => ({ repair: { done: String(p.done), total: String(p.total), keys_per_second: p.keysPerSecond } })
-      })
+      // A hand-off under way, else a repair.
+      ...(handoff !== undefined
+        ? {
+          repair: {
+            done: String(Math.min(handoff.done, handoff.total)),
+            total: String(handoff.total),
+            keys_per_second: handoff.done / Math.max(0.001, (now - handoff.started) / 1000),
+            kind: "handoff"
+          }
+        }
+        : Option.match(progress, {
+          onNone: () => ({}),
+          onSome: (p) => ({ repair: { done: String(p.done), total: String(p.total), keys_per_second: p.keysPerSecond, kind: "repair" } })
+        }))
     } satisfies Wire.NodeStatus
   })
 

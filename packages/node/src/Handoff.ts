@@ -5,7 +5,7 @@
  */
 import { Errors } from "@crustyring/protocol"
 import { Interval, Position } from "@crustyring/ring"
-import { Deferred, Effect, Option, Schedule, Stream } from "effect"
+import { Clock, Deferred, Effect, Option, Schedule, Stream } from "effect"
 import * as Membership from "./Membership.ts"
 import * as Metrics from "./Metrics.ts"
 import { NodeConfig } from "./NodeConfig.ts"
@@ -14,6 +14,7 @@ import { Replication, storageError } from "./Replication.ts"
 import { type Entry, Storage } from "./Storage.ts"
 import { VirtualNodes } from "./VirtualNodes.ts"
 import * as Events from "./Events.ts"
+import * as Transfers from "./Transfers.ts"
 
 /** Whether `[a, b)` and `[c, d)` share a position. */
 const overlaps = (a: Position.Position, b: Position.Position, c: Position.Position, d: Position.Position) =>
@@ -80,12 +81,27 @@ export const receive = Effect.fn("Handoff.receive")(function*() {
   const processMembers = Option.match(yield* Effect.serviceOption(VirtualNodes), { onNone: () => [membership], onSome: (v) => v.members })
   // A virtual node of this process shares the store: the range is here already.
   const local = Membership.processOf(from) === Membership.processOf(view.self)
+  // Progress for the status: keys received of the giver's count (one digest bucket holds it).
+  const transfers = yield* Effect.serviceOption(Transfers.Transfers)
+  if (!local && Option.isSome(transfers)) {
+    const total = yield* peers.digest(from.address, start, end, 1).pipe(
+      Effect.map((d) => d.counts.reduce((a, n) => a + n, 0)),
+      Effect.orElseSucceed(() => 0)
+    )
+    transfers.value.current = { done: 0, total, started: yield* Clock.currentTimeMillis }
+  }
+  const received = Effect.sync(() => {
+    if (Option.isSome(transfers) && transfers.value.current) transfers.value.current.done++
+  })
   const fetched = local ? Option.some(0) : yield* peers.fetchRange(from.address, start, end).pipe(
-    Stream.mapEffect((entry) => replication.accept(entry)),
+    Stream.mapEffect((entry) => Effect.tap(replication.accept(entry), () => received)),
     Stream.runCount,
     Effect.tapError((e) => Membership.warnAbout(processMembers, from, `hand-off from ${from.address} failed, retrying: ${e.message}`)),
     Effect.retry(retry),
-    Effect.option
+    Effect.option,
+    Effect.ensuring(Effect.sync(() => {
+      if (Option.isSome(transfers)) transfers.value.current = undefined
+    }))
   )
   if (Option.isNone(fetched)) {
     // The giver is gone (it crashed, or was cut off, while it handed the range over). The

@@ -28,6 +28,7 @@ import * as RingView from "./RingView.ts"
 import * as Router from "./Router.ts"
 import * as Stabilizer from "./Stabilizer.ts"
 import { Storage } from "./Storage.ts"
+import * as Transfers from "./Transfers.ts"
 import * as Transport from "./Transport.ts"
 import * as Version from "./Version.ts"
 import * as VirtualNodes from "./VirtualNodes.ts"
@@ -227,6 +228,7 @@ const services = (
     Layer.provideMerge(Replication.layer),
     Layer.provideMerge(Layer.mergeAll(
       InFlight.layer,
+      Transfers.layer,
       Membership.layer(self, listLength),
       Layer.succeed(VirtualNodes.VirtualNodes, vnodes),
       Layer.succeed(Bootstrap, bootstrap)

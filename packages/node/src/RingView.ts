@@ -32,8 +32,8 @@ export interface Member {
   /** Copies each key should have, and the owned keys the last repair round found at that many. */
   readonly copies: number
   readonly replicatedKeys: number
-  /** Re-replication or hand-off under way. */
-  readonly repair: { readonly done: number; readonly total: number; readonly keysPerSecond: number } | null
+  /** Keys moving here: a repair (re-replication) or a hand-off, with keys done of total. */
+  readonly repair: { readonly kind: "repair" | "handoff"; readonly done: number; readonly total: number; readonly keysPerSecond: number } | null
   /** How long it has been silent, for a member counted down. */
   readonly silentMs: number | null
   /** The port of its process's admin server; 0 when it runs none or did not answer. */
@@ -122,7 +122,7 @@ export const walk = (self: string): Effect.Effect<Snapshot, never, Peers> =>
         ownedKeys: num(s?.owned_key_count),
         copies: num(s?.replicas),
         replicatedKeys: num(s?.replicated_key_count),
-        repair: s?.repair ? { done: num(s.repair.done), total: num(s.repair.total), keysPerSecond: num(s.repair.keys_per_second) } : null,
+        repair: s?.repair ? { kind: s.repair.kind === "handoff" ? "handoff" : "repair", done: num(s.repair.done), total: num(s.repair.total), keysPerSecond: num(s.repair.keys_per_second) } : null,
         silentMs: f.silentMs,
         httpPort: num(s?.http_port)
       }
