@@ -11,6 +11,9 @@
  *   h. virtual nodes in a running cluster: start time, key balance, idle CPU per process
  *   i. one node over TLS (mutual, certificates from dht-certs) vs the same node in plaintext
  *   j. one node with metrics on (the default) vs off
+ *   k. latency with replication: five nodes (replicas 3, quorums 2) through the owner-direct
+ *      client, p50/p99/p99.9 at 1 and 16 in flight, beside a bare grpc-js server and a chain of
+ *      three grpc-js hops
  *
  * Each section prints an aligned table; the run writes `bench-results.json` at the repo root
  * and prints the same JSON as the last stdout line.
@@ -44,6 +47,7 @@ import { performance } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
 import * as Balance from "./balance.ts"
 import * as Bare from "./bare.ts"
+import * as Latency from "./latency.ts"
 import * as Load from "./load.ts"
 import { fmt, header, mean, median, percentile, round, table } from "./stats.ts"
 
@@ -52,7 +56,7 @@ import { fmt, header, mean, median, percentile, round, table } from "./stats.ts"
 // ---------------------------------------------------------------------------------------------
 
 const QUICK = process.env.BENCH_QUICK === "1"
-const ONLY = new Set((process.env.BENCH_ONLY ?? "abcdefghij").toLowerCase().split(""))
+const ONLY = new Set((process.env.BENCH_ONLY ?? "abcdefghijk").toLowerCase().split(""))
 const REPS = QUICK ? 1 : 3
 const WARMUP_MS = QUICK ? 500 : 1000
 const WINDOW_MS = QUICK ? 2000 : 5000
@@ -838,6 +842,69 @@ const sectionJ = async () => {
   return { ...json, reps: REPS, targetRatio: 0.95 }
 }
 
+// ---------------------------------------------------------------------------------------------
+// k. Latency with replication, against grpc-js floors
+// ---------------------------------------------------------------------------------------------
+
+const LATENCY_IN_FLIGHT = [1, 16]
+const LATENCY_KEYS = 1000
+
+const sectionK = async () => {
+  header("k. Latency with replication: 5 nodes (replicas 3, write and read quorums 2), owner-direct client")
+  const bare = await Bare.start()
+  const chain = await Latency.startChain()
+  const results: Record<string, Record<number, Latency.Result>> = { bare: {}, chain: {}, cluster: {} }
+  try {
+    await withScope(async (run) => {
+      const c = await run(cluster({ nodes: 5, registry: false, config: { replicas: 3, writeQuorum: 2, readQuorum: 2 } }))
+      const targets: Record<string, Latency.Target> = {
+        bare: { raw: `127.0.0.1:${bare.port}` },
+        chain: { raw: chain.address },
+        cluster: { nodes: c.nodes.map((n) => n.address) }
+      }
+      for (const inFlight of LATENCY_IN_FLIGHT) {
+        for (const name of ["bare", "chain", "cluster"]) {
+          results[name]![inFlight] = await Latency.child({
+            target: targets[name]!,
+            concurrency: inFlight,
+            // Few enough that the Set phase writes them all before the Gets read them.
+            keys: LATENCY_KEYS,
+            valueBytes: VALUE_BYTES,
+            warmupMs: WARMUP_MS,
+            durationMs: QUICK ? 2000 : 6000
+          })
+        }
+      }
+    })
+  } finally {
+    await chain.close()
+    await bare.close()
+  }
+  const label: Record<string, string> = { bare: "bare grpc-js, 1 hop", chain: "grpc-js chain, 3 hops", cluster: "Crusty Ring, 5 nodes" }
+  const rows: Array<Array<string>> = []
+  for (const inFlight of LATENCY_IN_FLIGHT) {
+    for (const name of ["bare", "chain", "cluster"]) {
+      for (const op of ["set", "get"] as const) {
+        const r = results[name]![inFlight]![op]
+        rows.push([label[name]!, String(inFlight), op, fmt(r.ops), fmt(r.p50, 2), fmt(r.p99, 2), fmt(r.p999, 2), String(r.errors)])
+      }
+    }
+  }
+  console.log(table(["target", "in flight", "op", "requests", "p50 ms", "p99 ms", "p99.9 ms", "errors"], rows))
+  const vsChain = (op: "set" | "get") => results.cluster![1]![op].p50 / results.chain![1]![op].p50
+  const worstP999 = Math.max(...LATENCY_IN_FLIGHT.flatMap((n) => [results.cluster![n]!.set.p999, results.cluster![n]!.get.p999]))
+  console.log(
+    `p50 at 1 in flight vs the 3-hop chain: Set ${ratio(vsChain("set"))}, Get ${ratio(vsChain("get"))} (goal: at most 1.5x). ` +
+      `Worst p99.9: ${fmt(worstP999, 2)} ms (goal: under 30 ms). ${VALUE_BYTES} B values over ${LATENCY_KEYS} keys; the client runs in a child process, the servers in this one.`
+  )
+  return {
+    results,
+    p50VsChainAt1: { set: round(vsChain("set"), 2), get: round(vsChain("get"), 2) },
+    worstP999Ms: round(worstP999, 2),
+    meetsTarget: vsChain("set") <= 1.5 && vsChain("get") <= 1.5 && worstP999 < 30
+  }
+}
+
 const started = now()
 console.log(`Crusty Ring benchmarks: ${machine.cpu}, ${machine.cpus} CPUs, ${machine.totalMemoryGB} GB, Node ${machine.node}, ${machine.date}`)
 console.log(`Load average at start: ${machine.loadAvgAtStart.join(" ")}${machine.loadAvgAtStart[0]! > 0.5 ? " (other work is running: expect noise)" : ""}`)
@@ -864,6 +931,7 @@ await timed("g", sectionG)
 await timed("h", sectionH)
 await timed("i", sectionI)
 await timed("j", sectionJ)
+await timed("k", sectionK)
 
 const totalSeconds = round((now() - started) / 1000, 1)
 console.log(`\nTotal: ${fmt(totalSeconds, 1)} s`)
@@ -876,7 +944,7 @@ const results = {
   sectionLoadAvg: loadAvg,
   ...sections
 }
-const complete = [..."abcdefghij"].every((s) => ONLY.has(s)) && !QUICK
+const complete = [..."abcdefghijk"].every((s) => ONLY.has(s)) && !QUICK
 if (complete) writeFileSync(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`)
 else console.log(`(partial or quick run: ${RESULTS_FILE} not written)`)
 console.log(JSON.stringify(results))

@@ -98,7 +98,8 @@ describe.concurrent("limits", () => {
       expect(tooBig.stderr).not.toMatch(STACK_TRACE)
 
       const prompt = yield* client([], "set k 0123456789xyz\nget k\n")
-      expect(prompt.code, prompt.stderr).toBe(0)
+      // Piped input with a failed line exits 1.
+      expect(prompt.code, prompt.stderr).toBe(1)
       expect(prompt.stdout.split("\n").slice(1, 3)).toEqual([
         expect.stringMatching(/^Error: .*13 bytes.*10 bytes/),
         "Value is: 0123456789"
