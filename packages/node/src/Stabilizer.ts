@@ -78,7 +78,9 @@ export const stabilize = Effect.fn("Stabilizer.stabilize")(function*() {
         )
         : false
       const next = Option.isSome(closer) && serving ? closer.value : successor
-      if (next.id !== successor.id) yield* Effect.logWarning(`adopting ${next.address} as successor (was ${successor.address})`)
+      // Routine ring maintenance (a node joined in between, or a pointer skipped a member while
+      // neighbours left), not a failure: logged at info.
+      if (next.id !== successor.id) yield* Effect.logInfo(`adopting ${next.address} as successor (was ${successor.address})`)
       // Down members stay out, even while the successor still lists them, until our own probe
       // finds them serving again.
       const theirs = successors.filter((m) => !Membership.isDown(membership, m.id))
