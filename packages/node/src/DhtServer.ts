@@ -186,9 +186,11 @@ export const make = Effect.gen(function*() {
     Notify: Grpc.unary(context, (req: Wire.NotifyRequest__Output) =>
       Effect.gen(function*() {
         const candidate = yield* argRef(req.node, "node")
-        // A down member that calls is alive again: probe it now rather than after its backoff.
+        // A down member that calls is alive again: probe it now rather than after its backoff,
+        // and reconnect to it now rather than after the connection's own backoff.
         const down = membership.down.get(candidate.id)
         if (down) down.nextProbe = 0
+        yield* peers.revive(candidate.address)
         yield* membership.update((v) =>
           Membership.isBetterPredecessor(v, candidate) ? { ...v, predecessor: Option.some(candidate) } : v
         )

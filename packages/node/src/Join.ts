@@ -262,6 +262,8 @@ export const makeAccept = Effect.gen(function*() {
         message: `ring ID ${Position.toHex(joiner.id)} of ${joiner.address} is already held by live node ${holder.address}`
       })
     if (joiner.id === self.id) return yield* held(self)
+    // It called: a connection to it that failed while it was away reconnects now.
+    yield* peers.revive(joiner.address)
     // A down member that comes back is serving again; one that left is a member again.
     membership.down.delete(joiner.id)
     membership.gone.delete(joiner.id)

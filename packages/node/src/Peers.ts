@@ -93,6 +93,12 @@ export interface Service {
    * back, seconds after a new one connects.
    */
   readonly reset: (to: string) => Effect.Effect<void>
+  /**
+   * The peer at `to` has just shown it is alive (it called this node): if the connection to
+   * its process last failed to connect, drop it, so the next call connects at once instead of
+   * waiting out the reconnect backoff (a member restarted on its address is reachable again).
+   */
+  readonly revive: (to: string) => Effect.Effect<void>
   /** Liveness check, with the RPC deadline or a shorter one. */
   readonly ping: (to: Address.Address, timeout?: Duration.Duration) => Effect.Effect<void, Errors.RpcError>
   /** Liveness check of a whole process: how many virtual nodes it runs (1 without them). */
@@ -140,6 +146,8 @@ export const make = Effect.gen(function*() {
       }))
   const withClient = <A, E>(to: string, f: (client: Wire.PeerClient) => Effect.Effect<A, E>) =>
     Effect.scoped(Effect.flatMap(clientOf(to), f))
+  // Processes whose connection last failed to connect (see `revive`).
+  const unreachable = new Set<string>()
   const call = <Res>(
     method: string,
     to: string,
@@ -147,7 +155,14 @@ export const make = Effect.gen(function*() {
     invoke: (c: Wire.PeerClient, o: import("@grpc/grpc-js").CallOptions, cb: (e: import("@grpc/grpc-js").ServiceError | null, r?: Res) => void) => import("@grpc/grpc-js").ClientUnaryCall
   ) =>
     withClient(to, (c) => transport.call<Res>(to, deadline, (o, cb) => invoke(c, o, cb))).pipe(
-      Effect.onExit((exit) => Effect.sync(() => metrics.peerCall(method, exit._tag === "Success" ? "ok" : outcomeOf(exit.cause))))
+      Effect.onExit((exit) =>
+        Effect.sync(() => {
+          metrics.peerCall(method, exit._tag === "Success" ? "ok" : outcomeOf(exit.cause))
+          const e = exit._tag === "Failure" ? Cause.findErrorOption(exit.cause) : Option.none()
+          if (e._tag === "Some" && e.value._tag === "Unavailable" && e.value.unreachable === true) unreachable.add(Address.target(to))
+          else if (exit._tag === "Success") unreachable.delete(Address.target(to))
+        })
+      )
     )
   const unary = <Res>(
     method: string,
@@ -157,6 +172,12 @@ export const make = Effect.gen(function*() {
 
   const service: Service = {
     reset: (to) => RcMap.invalidate(pool, Address.target(to)),
+    revive: (to) =>
+      Effect.suspend(() => {
+        const target = Address.target(to)
+        if (!unreachable.delete(target)) return Effect.void
+        return RcMap.invalidate(pool, target)
+      }),
     forward: (to, query, hops) => unary("Forward", to, (c, o, cb) => c.Forward({ query, hops }, o, cb)),
     findOwner: (to, position, hops) =>
       unary<Wire.FindOwnerReply__Output>("FindOwner", to, (c, o, cb) => c.FindOwner({ position: position.toString(), hops }, o, cb)).pipe(
