@@ -62,13 +62,26 @@ export class Storage extends Context.Service<Storage, Store>()("@crustyring/node
 export const newer = (offered: Entry, held: Option.Option<Entry>): boolean =>
   Option.isNone(held) || Version.compare(offered.version, held.value.version) > 0
 
-interface Slot {
+/**
+ * One stored key, flat: a single object per key rather than slot, entry and version objects
+ * and a copy of the key (the map key already holds the key's bytes). Entries are built from it
+ * when read.
+ */
+interface Rec {
   readonly position: Position.Position
-  entry: Entry
+  value: Uint8Array | undefined
+  hlc: bigint
+  writer: bigint
 }
 
-const compareSlots = (a: Slot, b: Slot): number =>
-  a.position < b.position ? -1 : a.position > b.position ? 1 : Buffer.compare(a.entry.key, b.entry.key)
+/** The key bytes as a map key: one byte per char. */
+const idOf = (key: Uint8Array): string => Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString("latin1")
+
+const entryOf = (k: string, r: Rec): Entry => ({
+  key: Buffer.from(k, "latin1"),
+  value: r.value,
+  version: { hlc: r.hlc, writer: r.writer }
+})
 
 /**
  * An in-memory store: a hash map for point operations. Scans sort the matching entries, which
@@ -82,47 +95,58 @@ export const makeMemory: Effect.Effect<Store> = Effect.suspend(() => makeMemoryW
  */
 export const makeMemoryWith = (positionOf: (key: Uint8Array) => Position.Position): Effect.Effect<Store> =>
   Effect.sync(() => {
-    const slots = new Map<string, Slot>()
+    const recs = new Map<string, Rec>()
     let tombstones = 0
-    const id = (key: Uint8Array) => Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString("latin1")
-    const matching = (start: Position.Position, end: Position.Position) => {
-      const out = [...slots.values()].filter((s) => Interval.inHalfOpen(s.position, start, end))
-      // Ring order from `start`: positions at or after `start` first, then the wrapped part.
-      return out.sort((a, b) => {
+    const matching = (start: Position.Position, end: Position.Position): Array<Entry> => {
+      const out: Array<[string, Rec]> = []
+      for (const kr of recs) if (Interval.inHalfOpen(kr[1].position, start, end)) out.push(kr)
+      // Ring order from `start`: positions at or after `start` first, then the wrapped part;
+      // keys at one position by their bytes (latin1 strings compare as the bytes do).
+      out.sort(([ka, a], [kb, b]) => {
         const da = Interval.distance(start, a.position)
         const db = Interval.distance(start, b.position)
-        return da < db ? -1 : da > db ? 1 : compareSlots(a, b)
+        return da < db ? -1 : da > db ? 1 : ka < kb ? -1 : ka > kb ? 1 : 0
       })
+      return out.map(([k, r]) => entryOf(k, r))
     }
-    const lookup = (key: Uint8Array) => Option.fromNullishOr(slots.get(id(key))?.entry)
+    const lookup = (key: Uint8Array): Option.Option<Entry> => {
+      const k = idOf(key)
+      const r = recs.get(k)
+      return r === undefined ? Option.none() : Option.some(entryOf(k, r))
+    }
     return {
-      get: (key) => Effect.sync(() => Option.flatMap(lookup(key), (e) => Option.fromUndefinedOr(e.value))),
+      get: (key) =>
+        Effect.sync(() => {
+          const value = recs.get(idOf(key))?.value
+          return value === undefined ? Option.none() : Option.some(value)
+        }),
       lookup: (key) => Effect.sync(() => lookup(key)),
       merge: (offered) =>
         Effect.sync(() => {
-          const k = id(offered.key)
-          const slot = slots.get(k)
-          const previous = Option.fromNullishOr(slot?.entry)
+          const k = idOf(offered.key)
+          const r = recs.get(k)
+          const previous = r === undefined ? Option.none<Entry>() : Option.some(entryOf(k, r))
           if (!newer(offered, previous)) return { previous, applied: false }
-          // Copy the key: the caller's buffer may be reused.
-          const entry: Entry = { key: Uint8Array.from(offered.key), value: offered.value, version: offered.version }
-          if (slot) {
-            if (slot.entry.value === undefined) tombstones--
-            slot.entry = entry
+          const { hlc, writer } = offered.version
+          if (r) {
+            if (r.value === undefined) tombstones--
+            r.value = offered.value
+            r.hlc = hlc
+            r.writer = writer
           } else {
-            slots.set(k, { position: positionOf(offered.key), entry })
+            recs.set(k, { position: positionOf(offered.key), value: offered.value, hlc, writer })
           }
-          if (entry.value === undefined) tombstones++
+          if (offered.value === undefined) tombstones++
           return { previous, applied: true }
         }),
-      scan: (start, end) => Stream.suspend(() => Stream.fromIterable(matching(start, end).map((s) => s.entry))),
+      scan: (start, end) => Stream.suspend(() => Stream.fromIterable(matching(start, end))),
       removeRange: (start, end) =>
         Effect.sync(() => {
           let n = 0
-          for (const [k, s] of slots) {
-            if (Interval.inHalfOpen(s.position, start, end)) {
-              if (s.entry.value === undefined) tombstones--
-              slots.delete(k)
+          for (const [k, r] of recs) {
+            if (Interval.inHalfOpen(r.position, start, end)) {
+              if (r.value === undefined) tombstones--
+              recs.delete(k)
               n++
             }
           }
@@ -132,11 +156,11 @@ export const makeMemoryWith = (positionOf: (key: Uint8Array) => Position.Positio
         Effect.sync(() => {
           let n = 0
           for (const e of entries) {
-            const k = id(e.key)
-            const slot = slots.get(k)
-            if (!slot || Version.compare(slot.entry.version, e.version) !== 0) continue
-            if (slot.entry.value === undefined) tombstones--
-            slots.delete(k)
+            const k = idOf(e.key)
+            const r = recs.get(k)
+            if (!r || Version.compare(r, e.version) !== 0) continue
+            if (r.value === undefined) tombstones--
+            recs.delete(k)
             n++
           }
           return n
@@ -144,8 +168,8 @@ export const makeMemoryWith = (positionOf: (key: Uint8Array) => Position.Positio
       count: (start, end) =>
         Effect.sync(() => {
           let n = 0
-          for (const s of slots.values()) {
-            if (s.entry.value !== undefined && Interval.inHalfOpen(s.position, start, end)) n++
+          for (const r of recs.values()) {
+            if (r.value !== undefined && Interval.inHalfOpen(r.position, start, end)) n++
           }
           return n
         }),
@@ -153,9 +177,9 @@ export const makeMemoryWith = (positionOf: (key: Uint8Array) => Position.Positio
       purge: (before) =>
         Effect.sync(() => {
           let n = 0
-          for (const [k, s] of slots) {
-            if (s.entry.value === undefined && s.entry.version.hlc < before) {
-              slots.delete(k)
+          for (const [k, r] of recs) {
+            if (r.value === undefined && r.hlc < before) {
+              recs.delete(k)
               n++
             }
           }
