@@ -77,11 +77,10 @@ interface Rec {
 /** The key bytes as a map key: one byte per char. */
 const idOf = (key: Uint8Array): string => Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString("latin1")
 
-const entryOf = (k: string, r: Rec): Entry => ({
-  key: Buffer.from(k, "latin1"),
-  value: r.value,
-  version: { hlc: r.hlc, writer: r.writer }
-})
+const entryOf = (key: Uint8Array, r: Rec): Entry => ({ key, value: r.value, version: { hlc: r.hlc, writer: r.writer } })
+
+/** The key bytes back from a map key. */
+const keyOf = (k: string): Uint8Array => Buffer.from(k, "latin1")
 
 /**
  * An in-memory store: a hash map for point operations. Scans sort the matching entries, which
@@ -107,12 +106,12 @@ export const makeMemoryWith = (positionOf: (key: Uint8Array) => Position.Positio
         const db = Interval.distance(start, b.position)
         return da < db ? -1 : da > db ? 1 : ka < kb ? -1 : ka > kb ? 1 : 0
       })
-      return out.map(([k, r]) => entryOf(k, r))
+      return out.map(([k, r]) => entryOf(keyOf(k), r))
     }
     const lookup = (key: Uint8Array): Option.Option<Entry> => {
       const k = idOf(key)
       const r = recs.get(k)
-      return r === undefined ? Option.none() : Option.some(entryOf(k, r))
+      return r === undefined ? Option.none() : Option.some(entryOf(keyOf(k), r))
     }
     return {
       get: (key) =>
@@ -125,8 +124,9 @@ export const makeMemoryWith = (positionOf: (key: Uint8Array) => Position.Positio
         Effect.sync(() => {
           const k = idOf(offered.key)
           const r = recs.get(k)
-          const previous = r === undefined ? Option.none<Entry>() : Option.some(entryOf(k, r))
-          if (!newer(offered, previous)) return { previous, applied: false }
+          // The previous entry has the offered key's bytes; it goes back to the same caller.
+          const previous = r === undefined ? Option.none<Entry>() : Option.some(entryOf(offered.key, r))
+          if (r !== undefined && Version.compare(offered.version, r) <= 0) return { previous, applied: false }
           const { hlc, writer } = offered.version
           if (r) {
             if (r.value === undefined) tombstones--
