@@ -67,12 +67,13 @@ const HOPS_N = QUICK ? [8, 16] : [8, 16, 32, 64]
 const HOPS_QUERIES = 2000
 const BALANCE_KEYS = 100_000
 const BALANCE_SETS = 20
-const BALANCE_VNODES = [1, 16, 64, 128, 256]
+const BALANCE_VNODES = [1, 16, 32, 64, 128, 256]
 const BIG_KEYS = QUICK ? 20_000 : 100_000
-const VNODE_COUNTS = QUICK ? [1, 16] : [1, 16, 128]
+const VNODE_COUNTS = QUICK ? [1, 16] : [1, 16, 64, 128, 256]
 const VNODE_PROCESSES = 4
 const VNODE_KEYS = 10_000
-const IDLE_MS = QUICK ? 2000 : 5000
+/** Section h: how long the nodes settle after the writes, and then how long idle CPU is measured. */
+const IDLE_MS = QUICK ? 2000 : 10_000
 /** One measured load phase of sections a and g: 64 in flight over the preloaded keys. */
 const PHASE = { concurrency: CONCURRENCY, keys: KEYS, valueBytes: VALUE_BYTES, warmupMs: WARMUP_MS, durationMs: WINDOW_MS }
 
@@ -712,6 +713,7 @@ const sectionH = async () => {
       return { startS, owned, idle, stopS }
     })
     const avg = mean(out.owned)
+    const one = json.length > 0 ? (json[0]!.idleCpuPerNode as number) : out.idle
     rows.push([
       String(vnodes),
       fmt(out.startS, 1),
@@ -719,7 +721,8 @@ const sectionH = async () => {
       out.owned.map((o) => fmt(o)).join(" / "),
       fmt(Math.max(...out.owned) / avg, 2),
       fmt(Math.min(...out.owned) / avg, 2),
-      `${fmt(out.idle * 100, 1)}%`
+      `${fmt(out.idle * 100, 2)}%`,
+      `${fmt(out.idle / one, 2)}x`
     ])
     json.push({
       vnodes,
@@ -728,10 +731,11 @@ const sectionH = async () => {
       ownedPerNode: out.owned,
       maxOverMean: round(Math.max(...out.owned) / avg, 3),
       minOverMean: round(Math.min(...out.owned) / avg, 3),
-      idleCpuPerNode: round(out.idle, 4)
+      idleCpuPerNode: round(out.idle, 4),
+      idleVsOnePosition: round(out.idle / one, 3)
     })
   }
-  console.log(table(["vnodes", "start s (all)", "stop s (all)", "keys owned per node", "max/mean", "min/mean", "idle CPU per node"], rows))
+  console.log(table(["vnodes", "start s (all)", "stop s (all)", "keys owned per node", "max/mean", "min/mean", "idle CPU per node", "idle vs V=1"], rows))
   console.log(`Nodes started, and stopped gracefully, one after another (each position joins or leaves in turn). Owned keys counted in each node's store over its`)
   console.log(`positions' ranges. Idle CPU: this process's CPU over ${IDLE_MS / 1000} s with no traffic (after ${IDLE_MS / 1000} s to settle), divided by ${VNODE_PROCESSES}, as a share of one core.`)
   return { processes: VNODE_PROCESSES, keys: VNODE_KEYS, rows: json }

@@ -11,7 +11,7 @@ import * as Handoff from "./Handoff.ts"
 import * as Join from "./Join.ts"
 import * as Membership from "./Membership.ts"
 import * as Metrics from "./Metrics.ts"
-import { NodeConfig } from "./NodeConfig.ts"
+import { MAX_VNODES, NodeConfig } from "./NodeConfig.ts"
 import * as Digest from "./Digest.ts"
 import { fromRef, fromWire, notAhead, Peers, toRef, toWire } from "./Peers.ts"
 import * as Query from "./Query.ts"
@@ -35,6 +35,16 @@ const parsePosition = (s: string, what: string): Effect.Effect<Position.Position
 /** A node reference from a request: a malformed one is the caller's error. */
 const argRef = (ref: Wire.NodeRef__Output | null, what: string) =>
   Effect.mapError(fromRef(ref, what), (e) => new Errors.InvalidArgument({ message: e.message }))
+
+/** A virtual node's neighbours, as `GetNeighbors` answers them. */
+const neighborsOf = (membership: Membership.Service): Effect.Effect<Wire.Neighbors> =>
+  Effect.map(Effect.all([membership.view, Clock.currentTimeMillis]), ([view, now]) => ({
+    self: toRef(view.self),
+    ...Option.match(view.predecessor, { onNone: () => ({}), onSome: (p) => ({ predecessor: toRef(p) }) }),
+    successors: view.successors.map(toRef),
+    gone: Membership.recentlyGone(membership, now).map(toRef),
+    phase: view.phase
+  }))
 
 /** The metrics outcome of each wire error. */
 const OUTCOMES: Record<Errors.RpcError["_tag"], Metrics.Outcome> = {
@@ -196,14 +206,19 @@ export const make = Effect.gen(function*() {
         )
         return {}
       })),
-    GetNeighbors: Grpc.unary(context, () =>
-      Effect.map(Effect.all([membership.view, Clock.currentTimeMillis]), ([view, now]) => ({
-        self: toRef(view.self),
-        ...Option.match(view.predecessor, { onNone: () => ({}), onSome: (p) => ({ predecessor: toRef(p) }) }),
-        successors: view.successors.map(toRef),
-        gone: Membership.recentlyGone(membership, now).map(toRef),
-        phase: view.phase
-      }))),
+    GetNeighbors: Grpc.unary(context, () => neighborsOf(membership)),
+    GetNeighborsBatch: Grpc.unary(context, (req: Wire.NeighborsBatchRequest__Output) =>
+      Effect.gen(function*() {
+        if (req.vnodes.length > MAX_VNODES) {
+          return yield* new Errors.InvalidArgument({ message: `at most ${MAX_VNODES} virtual nodes a call, got ${req.vnodes.length}` })
+        }
+        const neighbors: Array<Wire.Neighbors> = []
+        for (const index of req.vnodes) {
+          const m = vnodes.members[index]
+          neighbors.push(m ? yield* neighborsOf(m) : {})
+        }
+        return { neighbors }
+      })),
     Remove: Grpc.unary(context, (req: Wire.RemoveRequest__Output) =>
       Effect.gen(function*() {
         const parsed = Address.normalize(req.addr)

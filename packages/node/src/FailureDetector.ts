@@ -8,7 +8,7 @@
  * the membership.
  */
 import { Address, Errors } from "@crustyring/protocol"
-import { Clock, Deferred, Duration, Effect, Option, Schedule } from "effect"
+import { Clock, Deferred, Duration, Effect, Option, Schedule, SubscriptionRef } from "effect"
 import * as Membership from "./Membership.ts"
 import * as Metrics from "./Metrics.ts"
 import { NodeConfig } from "./NodeConfig.ts"
@@ -19,11 +19,45 @@ import * as Events from "./Events.ts"
 /** The longest wait between two probes of a down member: a healed partition is seen within it. */
 export const MAX_PROBE_BACKOFF_MS = 1000
 
-/** Runs the detector for as long as the scope lives. */
+/** The neighbours a ready view watches: predecessor, first successors, replicas and a hand-off's giver. */
+const watchedOf = (view: Membership.View, replicas: number): ReadonlyArray<Membership.Member> => {
+  const cached = watchedCache.get(view)
+  if (cached) return cached
+  const watched = new Map<bigint, Membership.Member>()
+  for (
+    const m of [
+      ...Option.toArray(view.predecessor),
+      ...view.successors.slice(0, Math.max(1, replicas)),
+      ...Membership.replicaSet(view, replicas),
+      // The giver of a hand-off under way: if it goes silent, the range is repaired instead.
+      ...Option.toArray(Option.flatMap(view.incoming, (i) => i.kind === "handoff" ? Option.some(i.from) : Option.none()))
+    ]
+  ) {
+    if (m.id !== view.self.id) watched.set(m.id, m)
+  }
+  const out = [...watched.values()]
+  watchedCache.set(view, out)
+  return out
+}
+/** Views are immutable: an idle view's watched list is worked out once. */
+const watchedCache = new WeakMap<Membership.View, ReadonlyArray<Membership.Member>>()
+
+/** A virtual node's watched neighbours, their processes and when each last answered. */
+interface Watching {
+  readonly watched: ReadonlyArray<Membership.Member>
+  readonly targets: ReadonlyArray<string>
+  readonly vnodes: ReadonlyArray<number>
+  readonly heard: Array<number>
+}
+
+/**
+ * Runs the detector for all of the process's virtual nodes for as long as the scope lives: one
+ * loop per process. Each round pings every process that any ready virtual node watches once,
+ * and then judges each virtual node's neighbours from those answers.
+ */
 export const run = Effect.gen(function*() {
   const config = yield* NodeConfig
   const metrics = yield* Metrics.current
-  const membership = yield* Membership.Membership
   const peers = yield* Peers
   const vnodes = yield* VirtualNodes
   const timeoutMs = Duration.toMillis(config.failureTimeout)
@@ -33,13 +67,9 @@ export const run = Effect.gen(function*() {
   const fresh = pingMs / 2
   const now = Clock.currentTimeMillis
 
-  /**
-   * Whether `member` answers: its process answers a ping (one shared by every virtual node of
-   * this process that watches the same process within half a period) and still runs it.
-   */
-  const alive = (member: Membership.Member) =>
+  /** How many virtual nodes the process at `target` runs: one ping, shared within half a period. */
+  const probe = (target: string) =>
     Effect.gen(function*() {
-      const target = Address.target(member.address)
       const at = yield* now
       let probe = vnodes.probes.get(target)
       if (!probe || at - probe.at >= fresh) {
@@ -48,15 +78,20 @@ export const run = Effect.gen(function*() {
         vnodes.probes.set(target, probe)
         yield* Effect.forkDetach(Effect.exit(peers.probe(target, deadline)).pipe(Effect.flatMap((exit) => Deferred.done(result, exit))))
       }
-      const count = yield* Deferred.await(probe.result)
-      if (Address.vnode(member.address) >= count) {
-        return yield* new Errors.Unavailable({ message: `${target} no longer runs ${member.address}` })
-      }
+      return yield* Deferred.await(probe.result)
     })
-  // When each neighbour last answered, or was first watched.
-  const lastHeard = new Map<bigint, number>()
 
-  const markDown = (member: Membership.Member, silentMs: number) =>
+  /** Whether `member` answers: its process answers a ping and still runs it. */
+  const alive = (member: Membership.Member) =>
+    Effect.flatMap(probe(Address.target(member.address)), (count) =>
+      Address.vnode(member.address) >= count
+        ? Effect.fail(new Errors.Unavailable({ message: `${Address.target(member.address)} no longer runs ${member.address}` }))
+        : Effect.void)
+
+  // When each virtual node's neighbours last answered, or were first watched.
+  const lastHeard = new Map<Membership.Service, Watching>()
+
+  const markDown = (membership: Membership.Service, member: Membership.Member, silentMs: number) =>
     Effect.gen(function*() {
       const at = yield* now
       if (membership.gone.has(member.id)) {
@@ -76,45 +111,62 @@ export const run = Effect.gen(function*() {
     })
 
   const round = Effect.gen(function*() {
-    const view = yield* membership.view
-    if (view.phase !== "ready") return
-    const watched = new Map<bigint, Membership.Member>()
-    for (
-      const m of [
-        ...Option.toArray(view.predecessor),
-        ...view.successors.slice(0, Math.max(1, config.replicas)),
-        ...Membership.replicaSet(view, config.replicas),
-        // The giver of a hand-off under way: if it goes silent, the range is repaired instead.
-        ...Option.toArray(Option.flatMap(view.incoming, (i) => i.kind === "handoff" ? Option.some(i.from) : Option.none()))
-      ]
-    ) {
-      if (m.id !== view.self.id) watched.set(m.id, m)
-    }
     const start = yield* now
-    for (const id of watched.keys()) if (!lastHeard.has(id)) lastHeard.set(id, start)
-    for (const id of lastHeard.keys()) if (!watched.has(id)) lastHeard.delete(id)
-    yield* Effect.forEach(watched.values(), (m) =>
-      alive(m).pipe(
-        Effect.matchEffect({
-          onSuccess: () => Effect.map(now, (at) => void lastHeard.set(m.id, at)),
-          onFailure: () =>
-            Effect.flatMap(now, (at) => {
-              const silent = at - (lastHeard.get(m.id) ?? start)
-              return silent >= timeoutMs && !membership.down.has(m.id) ? markDown(m, silent) : Effect.void
-            })
-        })
-      ), { concurrency: "unbounded", discard: true })
+    const watching: Array<{ readonly membership: Membership.Service; readonly state: Watching }> = []
+    const targets = new Set<string>()
+    for (const membership of vnodes.members) {
+      const view = SubscriptionRef.getUnsafe(membership.ref)
+      if (view.phase !== "ready") continue
+      const watched = watchedOf(view, config.replicas)
+      let state = lastHeard.get(membership)
+      if (state?.watched !== watched) {
+        // The neighbours changed: carry over when each one still watched was last heard.
+        const before = new Map<bigint, number>()
+        if (state) for (const [k, m] of state.watched.entries()) before.set(m.id, state.heard[k]!)
+        state = {
+          watched,
+          targets: watched.map((m) => Address.target(m.address)),
+          vnodes: watched.map((m) => Address.vnode(m.address)),
+          heard: watched.map((m) => before.get(m.id) ?? start)
+        }
+        lastHeard.set(membership, state)
+      }
+      for (const t of state.targets) targets.add(t)
+      watching.push({ membership, state })
+    }
+    // One ping per watched process, all at once.
+    const counts = new Map<string, number | undefined>()
+    yield* Effect.forEach(targets, (target) =>
+      Effect.map(Effect.result(probe(target)), (r) => void counts.set(target, r._tag === "Success" ? r.success : undefined)), {
+      concurrency: "unbounded",
+      discard: true
+    })
+    const at = yield* now
+    for (const { membership, state } of watching) {
+      for (let k = 0; k < state.watched.length; k++) {
+        const count = counts.get(state.targets[k]!)
+        if (count !== undefined && state.vnodes[k]! < count) {
+          state.heard[k] = at
+          continue
+        }
+        const m = state.watched[k]!
+        const silent = at - state.heard[k]!
+        if (silent >= timeoutMs && !membership.down.has(m.id)) yield* markDown(membership, m, silent)
+      }
+    }
   })
 
   /**
-   * Probes the down members that are due. One that serves again is taken back; one that
-   * answers but still joins or leaves is asked again soon; a silent one waits longer, up to
+   * Probes a virtual node's down members that are due. One that serves again is taken back; one
+   * that answers but still joins or leaves is asked again soon; a silent one waits longer, up to
    * `MAX_PROBE_BACKOFF_MS`. One silent for `deadAfter` is gone.
    */
-  const probeDown = Effect.gen(function*() {
+  const probeDown = (membership: Membership.Service) => Effect.gen(function*() {
+    const at = yield* now
+    for (const [id, g] of membership.gone) if (at - g.at > 3 * Membership.GONE_TTL_MS) membership.gone.delete(id)
+    if (membership.down.size === 0) return
     const view = yield* membership.view
     if (view.phase !== "ready") return
-    const at = yield* now
     const due = [...membership.down.values()].filter((d) => d.nextProbe <= at)
     yield* Effect.forEach(due, (d) =>
       Effect.gen(function*() {
@@ -150,10 +202,15 @@ export const run = Effect.gen(function*() {
         d.backoff = answer._tag === "Success" ? pingMs : Math.min(d.backoff * 2, Math.max(pingMs, MAX_PROBE_BACKOFF_MS))
         d.nextProbe = after + d.backoff
       }), { concurrency: "unbounded", discard: true })
-    for (const [id, g] of membership.gone) if (at - g.at > 3 * Membership.GONE_TTL_MS) membership.gone.delete(id)
   })
 
-  yield* Effect.all([round, probeDown], { concurrency: 2, discard: true }).pipe(
+  const probeAllDown = Effect.suspend(() =>
+    Effect.forEach(vnodes.members.filter((m) => m.down.size > 0 || m.gone.size > 0), probeDown, { concurrency: "unbounded", discard: true })
+  )
+  yield* Effect.all([round, probeAllDown], {
+    concurrency: 2,
+    discard: true
+  }).pipe(
     Effect.catchCause((cause) => Effect.logError("failure detection round failed", cause)),
     Effect.repeat(Schedule.spaced(config.pingInterval))
   )

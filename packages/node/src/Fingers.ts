@@ -85,8 +85,10 @@ export const refresh = Effect.fn("Fingers.refresh")(function*(table: Table = mak
   for (const m of table.owners) if (m) found.set(m.id, m)
   const fingers = [...found.values()]
   const before = (yield* membership.view).fingers
-  yield* membership.update((v) => ({ ...v, fingers }))
-  return fingers.length !== before.length || fingers.some((m, k) => m.id !== before[k]!.id)
+  const changed = fingers.length !== before.length || fingers.some((m, k) => m.id !== before[k]!.id)
+  // An unchanged table leaves the view as it is, so nothing watching it wakes.
+  if (changed) yield* membership.update((v) => ({ ...v, fingers }))
+  return changed
 })
 
 /** How far the period stretches while rounds find nothing new: up to 16 times `fixFingersInterval`. */

@@ -298,7 +298,12 @@ export const make = (
       ref,
       view: SubscriptionRef.get(ref),
       modify: (f) => SubscriptionRef.modify(ref, f),
-      update: (f) => SubscriptionRef.update(ref, f),
+      // An update that returns the view unchanged publishes nothing: watchers wake for changes only.
+      update: (f) =>
+        SubscriptionRef.updateSome(ref, (v) => {
+          const next = f(v)
+          return next === v ? Option.none() : Option.some(next)
+        }),
       ready: Deferred.await(readyLatch),
       markReady: SubscriptionRef.update(ref, (v) => ({ ...v, phase: "ready" as const })).pipe(
         Effect.andThen(Deferred.succeed(readyLatch, undefined)),

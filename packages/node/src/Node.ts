@@ -143,10 +143,22 @@ export const make = Effect.gen(function*() {
   }
   for (const [i, context] of contexts.entries()) {
     yield* Join.run().pipe(Effect.provideContext(context))
-    yield* Effect.forkScoped(Stabilizer.run.pipe(Effect.provideContext(context)), { startImmediately: true })
-    // Virtual nodes route through what all of them know; one finger table serves them all.
-    if (i === 0) yield* Effect.forkScoped(Fingers.run.pipe(Effect.provideContext(context)), { startImmediately: true })
-    yield* Effect.forkScoped(FailureDetector.run.pipe(Effect.provideContext(context)), { startImmediately: true })
+    // Its first stabilization at once, as the process's loop may be between rounds: the
+    // successor list, and with it the replica set, is complete before the next position joins.
+    if (i > 0) {
+      yield* Stabilizer.stabilize([Context.get(context, Membership.Membership)]).pipe(
+        Effect.provideContext(context),
+        Effect.catchCause((cause) => Effect.logError("stabilization failed", cause))
+      )
+    }
+    if (i === 0) {
+      // One loop per process for stabilization and failure detection, over every virtual node
+      // ready so far; virtual nodes route through what all of them know, so one finger table
+      // serves them all.
+      yield* Effect.forkScoped(Stabilizer.run.pipe(Effect.provideContext(context)), { startImmediately: true })
+      yield* Effect.forkScoped(Fingers.run.pipe(Effect.provideContext(context)), { startImmediately: true })
+      yield* Effect.forkScoped(FailureDetector.run.pipe(Effect.provideContext(context)), { startImmediately: true })
+    }
     yield* Effect.forkScoped(Context.get(context, Repair.Repair).run, { startImmediately: true })
     // Added after the server, so it runs before the server stops: the server still serves
     // during the leave. Virtual nodes leave in reverse order, the first one last, all within

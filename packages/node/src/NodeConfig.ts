@@ -117,16 +117,18 @@ export const defaults: Settings = {
 /** Most virtual nodes a process may run: each runs its own stabilization and repair. */
 export const MAX_VNODES = 256
 
-/** Virtual nodes a process runs at the configured periods; beyond this, the periods stretch. */
-export const FULL_RATE_VNODES = 16
-
 /**
- * The period of a virtual node's stabilization or repair round: `period` up to 16 virtual
- * nodes, stretched in proportion beyond, so a process's background traffic stays about that of
- * 16 positions however many it takes. Failure detection is per process and keeps its period.
+ * How much longer a virtual node's background period is when the process runs `vnodes` of
+ * them: the square root of their number (x4 at 16, x16 at 256), so the work a process does a
+ * second for all of them grows only as that square root, with no step at any count. One
+ * position keeps the configured periods. Stabilization is batched per peer process on top
+ * (one call per peer process and round); failure detection is per process and keeps its period.
  */
+export const stretch = (vnodes: number): number => Math.sqrt(Math.max(1, vnodes))
+
+/** A background period for the process's virtual nodes: `period` stretched for their number. */
 export const perVnode = (settings: Settings, period: Duration.Duration): Duration.Duration =>
-  settings.vnodes <= FULL_RATE_VNODES ? period : Duration.times(period, settings.vnodes / FULL_RATE_VNODES)
+  settings.vnodes <= 1 ? period : Duration.times(period, stretch(settings.vnodes))
 
 /**
  * Checks that the settings fit together; the message names the offending settings. The CLI

@@ -21,6 +21,8 @@ export const toRef = (m: Member): Wire.NodeRef => ({ id: m.id.toString(), addr: 
  * address hashes to, the ring's one ID rule: a reference that breaks it is forged or corrupt.
  */
 export const fromRef = (ref: Wire.NodeRef__Output | null | undefined, what: string): Effect.Effect<Member, Errors.Internal> => {
+  const known = ref ? verified.get(ref.addr) : undefined
+  if (known !== undefined && known.id.toString() === ref!.id) return Effect.succeed(known)
   const id = ref ? Position.parse(ref.id) : undefined
   const addr = ref ? Address.normalize(ref.addr) : undefined
   if (id === undefined || !addr || !("address" in addr)) {
@@ -29,8 +31,32 @@ export const fromRef = (ref: Wire.NodeRef__Output | null | undefined, what: stri
   if (Position.nodeId(addr.address) !== id) {
     return Effect.fail(new Errors.Internal({ message: `${what} ${addr.address} has ID ${Position.toHex(id)}, but its address gives ${Position.toHex(Position.nodeId(addr.address))}` }))
   }
-  return Effect.succeed({ id, address: addr.address })
+  const member = { id, address: addr.address }
+  if (verified.size >= VERIFIED_CAPACITY) verified.clear()
+  verified.set(ref!.addr, member)
+  return Effect.succeed(member)
 }
+
+/**
+ * References already checked, by their wire address: a node hears of the same few hundred
+ * members every round, and the check (a SHA-256 and an address parse) is the bulk of reading a
+ * neighbour list. Cleared when full, so it stays bounded whatever peers send.
+ */
+const verified = new Map<string, Member>()
+const VERIFIED_CAPACITY = 8192
+
+/** What a `Neighbors` reply says. */
+const neighborInfo = (r: Wire.Neighbors__Output): Effect.Effect<NeighborInfo, Errors.Internal> =>
+  Effect.all({
+    self: fromRef(r.self, "self"),
+    predecessor: r.predecessor ? Effect.asSome(fromRef(r.predecessor, "predecessor")) : Effect.succeedNone,
+    successors: Effect.forEach(r.successors, (s) => fromRef(s, "successor")),
+    gone: Effect.forEach(r.gone, (s) => fromRef(s, "gone member")),
+    phase: Effect.succeed(r.phase)
+  })
+
+/** The gRPC status of a method the peer does not implement. */
+const UNIMPLEMENTED = 12
 
 /** A stored entry on the wire. */
 export const toWire = (e: Entry): Wire.Entry => ({
@@ -85,6 +111,12 @@ export interface Service {
   readonly notify: (to: Address.Address, self: Member) => Effect.Effect<void, Errors.RpcError>
   /** A node's neighbours and phase, with the RPC deadline or a shorter one. */
   readonly neighbors: (to: Address.Address, timeout?: Duration.Duration) => Effect.Effect<NeighborInfo, Errors.RpcError>
+  /**
+   * The neighbours of several virtual nodes of the process at `target` ("host:port") in one
+   * call, in the order of `vnodes`; `None` for an index it does not run. Falls back to one
+   * `GetNeighbors` per virtual node against a node that predates the batch call.
+   */
+  readonly neighborsBatch: (target: string, vnodes: ReadonlyArray<number>) => Effect.Effect<ReadonlyArray<Option.Option<NeighborInfo>>, Errors.RpcError>
   /** Asks a node to forget a process that no longer answers; returns how many members it forgot. */
   readonly remove: (to: Address.Address, process: string) => Effect.Effect<number, Errors.RpcError>
   /**
@@ -146,6 +178,8 @@ export const make = Effect.gen(function*() {
       }))
   const withClient = <A, E>(to: string, f: (client: Wire.PeerClient) => Effect.Effect<A, E>) =>
     Effect.scoped(Effect.flatMap(clientOf(to), f))
+  // Processes that answered UNIMPLEMENTED to GetNeighborsBatch: older nodes, asked one by one.
+  const unbatched = new Set<string>()
   // Processes whose connection last failed to connect (see `revive`).
   const unreachable = new Set<string>()
   const call = <Res>(
@@ -198,16 +232,23 @@ export const make = Effect.gen(function*() {
     notify: (to, self) => unary("Notify", to, (c, o, cb) => c.Notify({ node: toRef(self) }, o, cb)).pipe(Effect.asVoid),
     neighbors: (to, deadline = timeout) =>
       call<Wire.Neighbors__Output>("GetNeighbors", to, deadline, (c, o, cb) => c.GetNeighbors({}, o, cb)).pipe(
-        Effect.flatMap((r) =>
-          Effect.all({
-            self: fromRef(r.self, "self"),
-            predecessor: r.predecessor ? Effect.asSome(fromRef(r.predecessor, "predecessor")) : Effect.succeedNone,
-            successors: Effect.forEach(r.successors, (s) => fromRef(s, "successor")),
-            gone: Effect.forEach(r.gone, (s) => fromRef(s, "gone member")),
-            phase: Effect.succeed(r.phase)
-          })
-        )
+        Effect.flatMap(neighborInfo)
       ),
+    neighborsBatch: (target, vnodes) => {
+      const oneByOne = Effect.forEach(vnodes, (i) => Effect.asSome(service.neighbors(Address.withVnode(target as Address.Address, i))))
+      if (unbatched.has(target)) return oneByOne
+      return call<Wire.NeighborsBatch__Output>("GetNeighborsBatch", target, timeout, (c, o, cb) => c.GetNeighborsBatch({ vnodes: [...vnodes] }, o, cb)).pipe(
+        Effect.flatMap((r) =>
+          r.neighbors.length !== vnodes.length
+            ? Effect.fail(new Errors.Internal({ message: `${target}: ${r.neighbors.length} neighbour lists for ${vnodes.length} virtual nodes` }))
+            : Effect.forEach(r.neighbors, (n) => n.self ? Effect.asSome(neighborInfo(n)) : Effect.succeedNone)
+        ),
+        Effect.catchIf(
+          (e) => e._tag === "Internal" && e.code === UNIMPLEMENTED,
+          () => Effect.andThen(Effect.sync(() => unbatched.add(target)), oneByOne)
+        )
+      )
+    },
     remove: (to, process) =>
       unary<Wire.RemoveReply__Output>("Remove", to, (c, o, cb) => c.Remove({ addr: process }, o, cb)).pipe(Effect.map((r) => r.removed)),
     ping: (to, deadline = timeout) => call("Ping", to, deadline, (c, o, cb) => c.Ping({}, o, cb)).pipe(Effect.asVoid),

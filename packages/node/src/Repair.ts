@@ -131,6 +131,7 @@ export const make = Effect.gen(function*() {
   const catchUp = Effect.gen(function*() {
     const view = yield* membership.view
     if (Option.isNone(view.incoming) || view.incoming.value.kind !== "repair") return
+    busy = true
     const incoming = view.incoming.value
     const holders = Membership.replicaSet(view, config.replicas)
     let pulled = 0
@@ -174,6 +175,7 @@ export const make = Effect.gen(function*() {
       const theirs = yield* peers.digest(replica.address, start, end, buckets)
       const differing = Digest.differing(mine, theirs)
       if (differing.length === 0) return 0
+      busy = true
       const work = differing.reduce((n, i) => n + (mine.counts[i] ?? 0) + (theirs.counts[i] ?? 0), 0)
       current ??= { done: 0, total: 0, started: now() }
       current.total += work
@@ -281,12 +283,14 @@ export const make = Effect.gen(function*() {
     const kept = Interval.distance(previous.from, end) || Position.RING_SIZE
     if (start === end || Interval.distance(previous.from, start) >= kept) return
     const span = `${start}:${end}`
-    if (span !== lastForeign) {
-      lastForeign = span
-      return
-    }
     const held = (yield* localDigest(start, end, 1)).counts[0] ?? 0
     if (held === 0) return
+    if (span !== lastForeign) {
+      // Seen once: the next round, soon, drops the copies if the span holds.
+      lastForeign = span
+      busy = true
+      return
+    }
     // Hand the entries over in ring order, one owner's range at a time.
     let owner: { readonly member: Membership.Member; readonly end: Position.Position; readonly start: Position.Position } | undefined
     let batch: Array<Entry> = []
@@ -340,7 +344,10 @@ export const make = Effect.gen(function*() {
     if (purged > 0) yield* Effect.logInfo(`collected ${purged} tombstones past their grace period`)
   })
 
+  // Whether the last round found work: copies differed, a range arrived, or copies to drop.
+  let busy = false
   const round = Effect.gen(function*() {
+    busy = false
     const view = yield* membership.view
     if (view.phase !== "ready") return
     yield* catchUp
@@ -351,10 +358,15 @@ export const make = Effect.gen(function*() {
     current = undefined
   })))
 
-  /** Waits for the next reason to run a round: the period, a missed write, or a view change. */
+  /**
+   * Waits for the next reason to run a round: a missed write, a view change, or the period:
+   * `repairInterval` after a round that found work, and that stretched for the number of
+   * virtual nodes (`perVnode`) after a quiet one.
+   */
+  const quiet = perVnode(config, config.repairInterval)
   const wait = (seen: string) =>
     Effect.raceAll([
-      Effect.sleep(perVnode(config, config.repairInterval)),
+      Effect.sleep(busy ? config.repairInterval : quiet),
       Queue.take(replication.missed),
       SubscriptionRef.changes(membership.ref).pipe(
         Stream.filter((v) => signature(v, config.replicas) !== seen),

@@ -36,7 +36,14 @@ export class VirtualNodes extends Context.Service<VirtualNodes, Service>()("@cru
 /** An empty set for `count` virtual nodes; each registers its membership as it is built. */
 export const make = (count: number): Service => {
   const members: Array<Membership.Service> = []
-  let cache: { readonly at: number; readonly ring: Ring.Ring<Membership.Member> } | undefined
+  let cache:
+    | {
+      readonly at: number
+      readonly views: ReadonlyArray<Membership.View>
+      readonly down: ReadonlySet<bigint>
+      readonly ring: Ring.Ring<Membership.Member>
+    }
+    | undefined
   return {
     count,
     members,
@@ -44,19 +51,35 @@ export const make = (count: number): Service => {
     known: Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
       if (cache && now - cache.at < KNOWN_TTL_MS) return cache.ring
-      const all: Array<Membership.Member> = []
-      for (const m of members) {
-        const view = yield* m.view
-        if (view.phase === "ready") all.push(...Membership.known(view))
-        else all.push(...Membership.known(view).filter((k) => k.id !== view.self.id))
-      }
+      const views: Array<Membership.View> = []
+      for (const m of members) views.push(yield* m.view)
       // A member any of them has found down is skipped.
-      const ring = Ring.make(all.filter((m) => !members.some((v) => Membership.isDown(v, m.id))))
-      cache = { at: now, ring }
+      const down = new Set<bigint>()
+      for (const m of members) for (const id of m.down.keys()) down.add(id)
+      // Views are immutable: the same views and the same down members make the same ring.
+      if (cache && sameViews(cache.views, views) && sameSet(cache.down, down)) {
+        cache = { ...cache, at: now }
+        return cache.ring
+      }
+      const all: Array<Membership.Member> = []
+      for (const view of views) {
+        for (const k of Membership.known(view)) {
+          if (down.has(k.id)) continue
+          if (view.phase !== "ready" && k.id === view.self.id) continue
+          all.push(k)
+        }
+      }
+      const ring = Ring.make(all)
+      cache = { at: now, views, down, ring }
       return ring
     })
   }
 }
+
+const sameViews = (a: ReadonlyArray<Membership.View>, b: ReadonlyArray<Membership.View>) =>
+  a.length === b.length && a.every((v, k) => v === b[k])
+
+const sameSet = (a: ReadonlySet<bigint>, b: ReadonlySet<bigint>) => a.size === b.size && [...a].every((x) => b.has(x))
 
 /** A process of one position: the original layout. */
 export const layerSingle: Layer.Layer<VirtualNodes> = Layer.sync(VirtualNodes, () => make(1))

@@ -18,6 +18,8 @@ import type { ForwardRequest as _peer_ForwardRequest, ForwardRequest__Output as 
 import type { JoinReply as _peer_JoinReply, JoinReply__Output as _peer_JoinReply__Output } from './peer/JoinReply.js';
 import type { JoinRequest as _peer_JoinRequest, JoinRequest__Output as _peer_JoinRequest__Output } from './peer/JoinRequest.js';
 import type { Neighbors as _peer_Neighbors, Neighbors__Output as _peer_Neighbors__Output } from './peer/Neighbors.js';
+import type { NeighborsBatch as _peer_NeighborsBatch, NeighborsBatch__Output as _peer_NeighborsBatch__Output } from './peer/NeighborsBatch.js';
+import type { NeighborsBatchRequest as _peer_NeighborsBatchRequest, NeighborsBatchRequest__Output as _peer_NeighborsBatchRequest__Output } from './peer/NeighborsBatchRequest.js';
 import type { NodeRef as _peer_NodeRef, NodeRef__Output as _peer_NodeRef__Output } from './peer/NodeRef.js';
 import type { NodeStatus as _peer_NodeStatus, NodeStatus__Output as _peer_NodeStatus__Output } from './peer/NodeStatus.js';
 import type { NotifyRequest as _peer_NotifyRequest, NotifyRequest__Output as _peer_NotifyRequest__Output } from './peer/NotifyRequest.js';
@@ -66,6 +68,8 @@ export interface ProtoGrpcType {
     JoinReply: MessageTypeDefinition<_peer_JoinReply, _peer_JoinReply__Output>
     JoinRequest: MessageTypeDefinition<_peer_JoinRequest, _peer_JoinRequest__Output>
     Neighbors: MessageTypeDefinition<_peer_Neighbors, _peer_Neighbors__Output>
+    NeighborsBatch: MessageTypeDefinition<_peer_NeighborsBatch, _peer_NeighborsBatch__Output>
+    NeighborsBatchRequest: MessageTypeDefinition<_peer_NeighborsBatchRequest, _peer_NeighborsBatchRequest__Output>
     NodeRef: MessageTypeDefinition<_peer_NodeRef, _peer_NodeRef__Output>
     NodeStatus: MessageTypeDefinition<_peer_NodeStatus, _peer_NodeStatus__Output>
     NotifyRequest: MessageTypeDefinition<_peer_NotifyRequest, _peer_NotifyRequest__Output>

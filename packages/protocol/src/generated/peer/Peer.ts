@@ -14,6 +14,8 @@ import type { ForwardRequest as _peer_ForwardRequest, ForwardRequest__Output as 
 import type { JoinReply as _peer_JoinReply, JoinReply__Output as _peer_JoinReply__Output } from '../peer/JoinReply.js';
 import type { JoinRequest as _peer_JoinRequest, JoinRequest__Output as _peer_JoinRequest__Output } from '../peer/JoinRequest.js';
 import type { Neighbors as _peer_Neighbors, Neighbors__Output as _peer_Neighbors__Output } from '../peer/Neighbors.js';
+import type { NeighborsBatch as _peer_NeighborsBatch, NeighborsBatch__Output as _peer_NeighborsBatch__Output } from '../peer/NeighborsBatch.js';
+import type { NeighborsBatchRequest as _peer_NeighborsBatchRequest, NeighborsBatchRequest__Output as _peer_NeighborsBatchRequest__Output } from '../peer/NeighborsBatchRequest.js';
 import type { NodeStatus as _peer_NodeStatus, NodeStatus__Output as _peer_NodeStatus__Output } from '../peer/NodeStatus.js';
 import type { NotifyRequest as _peer_NotifyRequest, NotifyRequest__Output as _peer_NotifyRequest__Output } from '../peer/NotifyRequest.js';
 import type { PingReply as _peer_PingReply, PingReply__Output as _peer_PingReply__Output } from '../peer/PingReply.js';
@@ -77,6 +79,15 @@ export interface PeerClient extends grpc.Client {
   getNeighbors(argument: _google_protobuf_Empty, metadata: grpc.Metadata, callback: grpc.requestCallback<_peer_Neighbors__Output>): grpc.ClientUnaryCall;
   getNeighbors(argument: _google_protobuf_Empty, options: grpc.CallOptions, callback: grpc.requestCallback<_peer_Neighbors__Output>): grpc.ClientUnaryCall;
   getNeighbors(argument: _google_protobuf_Empty, callback: grpc.requestCallback<_peer_Neighbors__Output>): grpc.ClientUnaryCall;
+  
+  GetNeighborsBatch(argument: _peer_NeighborsBatchRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_peer_NeighborsBatch__Output>): grpc.ClientUnaryCall;
+  GetNeighborsBatch(argument: _peer_NeighborsBatchRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_peer_NeighborsBatch__Output>): grpc.ClientUnaryCall;
+  GetNeighborsBatch(argument: _peer_NeighborsBatchRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_peer_NeighborsBatch__Output>): grpc.ClientUnaryCall;
+  GetNeighborsBatch(argument: _peer_NeighborsBatchRequest, callback: grpc.requestCallback<_peer_NeighborsBatch__Output>): grpc.ClientUnaryCall;
+  getNeighborsBatch(argument: _peer_NeighborsBatchRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_peer_NeighborsBatch__Output>): grpc.ClientUnaryCall;
+  getNeighborsBatch(argument: _peer_NeighborsBatchRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_peer_NeighborsBatch__Output>): grpc.ClientUnaryCall;
+  getNeighborsBatch(argument: _peer_NeighborsBatchRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_peer_NeighborsBatch__Output>): grpc.ClientUnaryCall;
+  getNeighborsBatch(argument: _peer_NeighborsBatchRequest, callback: grpc.requestCallback<_peer_NeighborsBatch__Output>): grpc.ClientUnaryCall;
   
   Join(argument: _peer_JoinRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_peer_JoinReply__Output>): grpc.ClientUnaryCall;
   Join(argument: _peer_JoinRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_peer_JoinReply__Output>): grpc.ClientUnaryCall;
@@ -183,6 +194,8 @@ export interface PeerHandlers extends grpc.UntypedServiceImplementation {
   
   GetNeighbors: grpc.handleUnaryCall<_google_protobuf_Empty__Output, _peer_Neighbors>;
   
+  GetNeighborsBatch: grpc.handleUnaryCall<_peer_NeighborsBatchRequest__Output, _peer_NeighborsBatch>;
+  
   Join: grpc.handleUnaryCall<_peer_JoinRequest__Output, _peer_JoinReply>;
   
   Notify: grpc.handleUnaryCall<_peer_NotifyRequest__Output, _google_protobuf_Empty>;
@@ -212,6 +225,7 @@ export interface PeerDefinition extends grpc.ServiceDefinition {
   FindOwner: MethodDefinition<_peer_FindOwnerRequest, _peer_FindOwnerReply, _peer_FindOwnerRequest__Output, _peer_FindOwnerReply__Output>
   Forward: MethodDefinition<_peer_ForwardRequest, _dht_QueryResult, _peer_ForwardRequest__Output, _dht_QueryResult__Output>
   GetNeighbors: MethodDefinition<_google_protobuf_Empty, _peer_Neighbors, _google_protobuf_Empty__Output, _peer_Neighbors__Output>
+  GetNeighborsBatch: MethodDefinition<_peer_NeighborsBatchRequest, _peer_NeighborsBatch, _peer_NeighborsBatchRequest__Output, _peer_NeighborsBatch__Output>
   Join: MethodDefinition<_peer_JoinRequest, _peer_JoinReply, _peer_JoinRequest__Output, _peer_JoinReply__Output>
   Notify: MethodDefinition<_peer_NotifyRequest, _google_protobuf_Empty, _peer_NotifyRequest__Output, _google_protobuf_Empty__Output>
   Ping: MethodDefinition<_google_protobuf_Empty, _peer_PingReply, _google_protobuf_Empty__Output, _peer_PingReply__Output>
