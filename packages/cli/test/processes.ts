@@ -8,7 +8,8 @@
  *
  * The binaries run on the Node that runs the tests (`process.execPath`, Node 24 here), which
  * executes the `.ts` sources directly. `DHT_*` variables are removed from the child's
- * environment so that a developer's shell settings cannot change what a test sees.
+ * environment so that a developer's shell settings cannot change what a test sees, and nodes
+ * run one ring position each (`DHT_VNODES=1`) unless a test asks for more.
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
@@ -77,8 +78,12 @@ const childEnv = (extra: Readonly<Record<string, string>> = {}): NodeJS.ProcessE
   for (const [k, v] of Object.entries(process.env)) {
     if (!k.startsWith("DHT_") && v !== undefined) env[k] = v
   }
-  // Tests read the pretty log text; a test of the JSON format asks for it.
-  return { ...env, NO_COLOR: "1", DHT_LOG_FORMAT: "pretty", ...extra }
+  // Tests read the pretty log text; a test of the JSON format asks for it. Nodes take one ring
+  // position each, so a test's assertions can name processes; a test of virtual nodes passes
+  // --vnodes, and one of the default layout unsets DHT_VNODES (`extra: { DHT_VNODES: "" }`).
+  const out: NodeJS.ProcessEnv = { ...env, NO_COLOR: "1", DHT_LOG_FORMAT: "pretty", DHT_VNODES: "1", ...extra }
+  if (out.DHT_VNODES === "") delete out.DHT_VNODES
+  return out
 }
 
 const tail = (s: string, max = 2000) => (s.length > max ? `…${s.slice(-max)}` : s)

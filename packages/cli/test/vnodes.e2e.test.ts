@@ -12,7 +12,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as path from "node:path"
 import { freePorts, startDurableNode, tempDir } from "./durable.ts"
-import { ProcessError, runBin } from "./processes.ts"
+import { ProcessError, runBin, spawnBin } from "./processes.ts"
 import {
   awaitRing,
   copiesProblems,
@@ -144,4 +144,23 @@ describe("virtual nodes (processes)", () => {
       yield* awaitCopies(back, expected, 3)
       lap("restarted with the same positions; every key on all 3 processes again")
     }), { timeout: 180_000 })
+
+  it.live("a node takes 64 positions by default, and DHT_VNODES or --vnodes sets another number", () =>
+    Effect.gen(function*() {
+      const started = (env: Record<string, string>, args: ReadonlyArray<string> = []) =>
+        Effect.gen(function*() {
+          const proc = yield* spawnBin("dht", ["--host", "127.0.0.1", "--port", "0", ...args], { env, label: "dht" })
+          const [, count, address] = yield* proc.waitForStderr(/all (\d+) virtual nodes of (\S+) joined/, "30 seconds")
+          const printed = yield* runBin("dht-client", ["--node", address!, "ring"], { timeout: "15 seconds" })
+          expect(printed.code, printed.stderr).toBe(0)
+          const listed = printed.stdout.split("\n").filter((line) => line.includes(`${address}`)).length
+          yield* proc.kill("SIGKILL")
+          return { count: Number(count), listed }
+        })
+      // Unset: the default.
+      expect(yield* started({ DHT_VNODES: "" })).toEqual({ count: 64, listed: 64 })
+      expect(yield* started({ DHT_VNODES: "3" })).toEqual({ count: 3, listed: 3 })
+      // The flag wins over the environment.
+      expect(yield* started({ DHT_VNODES: "3" }, ["--vnodes", "5"])).toEqual({ count: 5, listed: 5 })
+    }), { timeout: 120_000 })
 })

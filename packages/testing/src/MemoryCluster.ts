@@ -46,7 +46,8 @@ export interface MemoryCluster {
 export const addressOf = (name: string): string => `${name}:7000`
 
 /**
- * A new memory network and a way to start nodes on it, each with `config` over the defaults.
+ * A new memory network and a way to start nodes on it, each with `config` over the defaults
+ * (one ring position per node unless `config` sets `vnodes`).
  * Nodes still running stop with the scope.
  */
 export const make = (config: Partial<NodeConfig.Settings> = {}): Effect.Effect<MemoryCluster, never, Scope.Scope> =>
@@ -68,7 +69,7 @@ export const make = (config: Partial<NodeConfig.Settings> = {}): Effect.Effect<M
           const seeds = options.seeds ?? []
           const context = yield* Layer.buildWithScope(
             Node.layer.pipe(Layer.provide(Layer.mergeAll(
-              NodeConfig.layer({ ...config, ...options.config, port: 7000, advertise: Address.unsafeMake(self) }),
+              NodeConfig.layer({ vnodes: 1, ...config, ...options.config, port: 7000, advertise: Address.unsafeMake(self) }),
               seeds.length === 0 ? Bootstrap.layerNewRing : Bootstrap.layerPeers(seeds.map(Address.unsafeMake)),
               Layer.succeed(Storage.Storage, store),
               Transport.layerMemory(network, self)

@@ -31,7 +31,11 @@ export interface Options {
   readonly nodes?: number
   /** Start a registry and join through it; otherwise nodes join through the first node. @default true */
   readonly registry?: boolean
-  /** Node settings for every node; host and port are always 127.0.0.1:0. */
+  /**
+   * Node settings for every node; host and port are always 127.0.0.1:0. Nodes take one ring
+   * position each (`vnodes: 1`) unless this says otherwise: small rings start fast and are easy
+   * to reason about in a test; pass `vnodes` for the production layout.
+   */
   readonly config?: Partial<NodeConfig.Settings>
   /** Log level of the nodes. @default "Error", or $CRUSTY_LOG_LEVEL */
   readonly logLevel?: LogLevel.LogLevel
@@ -102,7 +106,7 @@ export const make = (options: Options = {}): Effect.Effect<TestCluster, Node.Sta
           : Bootstrap.layerNewRing
         const layer = Node.layer.pipe(
           Layer.provide(Layer.mergeAll(
-            NodeConfig.layer({ ...options.config, ...config, host: "127.0.0.1", port: 0 }),
+            NodeConfig.layer({ vnodes: 1, ...options.config, ...config, host: "127.0.0.1", port: 0 }),
             bootstrap,
             add.storage ?? options.storage ?? Storage.layerMemory
           ))
