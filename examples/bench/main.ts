@@ -100,6 +100,15 @@ const withScope = async <A>(f: (run: <B, E>(effect: Effect.Effect<B, E, Scope.Sc
   }
 }
 
+/** Polls `check` every 50 ms until it holds; fails after `timeoutMs`. */
+const waitFor = async (what: string, check: () => Promise<boolean>, timeoutMs: number) => {
+  const deadline = now() + timeoutMs
+  while (!(await check())) {
+    if (now() > deadline) throw new Error(`bench: not within ${timeoutMs} ms: ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
 const cluster = (options: TestCluster.Options) => TestCluster.make({ logLevel: "Error", ...options })
 
 const storedKeys = (node: TestCluster.ClusterNode) =>
@@ -686,6 +695,17 @@ const sectionH = async () => {
       const t0 = now()
       const c = await run(cluster({ nodes: VNODE_PROCESSES, registry: false, config: { vnodes } }))
       const startS = (now() - t0) / 1000
+      // The fill starts once every position knows its full replica set: a write that reaches a
+      // position still learning its successors is refused (UNAVAILABLE, nothing written).
+      await waitFor("every position has its replica set", async () => {
+        for (const n of c.nodes) {
+          for (const m of n.node.vnodes) {
+            const view = await Effect.runPromise(m.view)
+            if (view.phase !== "ready" || new Set(view.successors.map((s) => Address.target(s.address)).filter((t) => t !== n.address)).size < 2) return false
+          }
+        }
+        return true
+      }, 60_000)
       const client = Load.connect(c.nodes[0]!.address)
       await Load.fill(client, VNODE_KEYS, { concurrency: CONCURRENCY, valueBytes: VALUE_BYTES })
       client.close()
