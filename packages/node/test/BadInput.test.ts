@@ -18,7 +18,7 @@ const startNode = (config: Partial<NodeConfig.Settings> = {}) =>
     const ctx = yield* Layer.build(
       Node.layer.pipe(
         Layer.provide(Layer.mergeAll(
-          NodeConfig.layer({ ...config, host: "127.0.0.1", port: 0 }),
+          NodeConfig.layer({ vnodes: 1, ...config, host: "127.0.0.1", port: 0 }),
           Bootstrap.layerNewRing,
           Storage.layerMemory
         ))

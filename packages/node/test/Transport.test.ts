@@ -19,7 +19,7 @@ const start = (network: MemoryNetwork.Network, name: string, seeds: ReadonlyArra
     const self = `${name}:7000`
     const node = yield* Layer.buildWithScope(
       Node.layer.pipe(Layer.provide(Layer.mergeAll(
-        NodeConfig.layer({ ...NodeConfig.defaults, ...FAST, port: 7000, advertise: Address.unsafeMake(self) }),
+        NodeConfig.layer({ ...NodeConfig.defaults, vnodes: 1, ...FAST, port: 7000, advertise: Address.unsafeMake(self) }),
         seeds.length === 0 ? Bootstrap.layerNewRing : Bootstrap.layerPeers(seeds.map(Address.unsafeMake)),
         Storage.layerMemory,
         Transport.layerMemory(network, self)
