@@ -113,8 +113,9 @@ layer(Cluster.layer(3), { excludeTestServices: true, concurrent: true, timeout: 
         const r = yield* client([...target, "get", "k"])
         exited(r, 2)
         expect(r.stderr.trim(), target.join(" ")).toMatch(says)
-        // About 2 s at most, start-up of the process included (it is well under a second here).
-        expect(r.millis, `${target.join(" ")}: ${r.millis} ms`).toBeLessThan(3000)
+        // Well before one attempt's 5 s deadline, start-up of the process included (usually
+        // under a second; a loaded 2-core CI machine has taken 3.1 s).
+        expect(r.millis, `${target.join(" ")}: ${r.millis} ms`).toBeLessThan(4500)
       }
       // A node that is down among live ones is not a reason to give up.
       const some = yield* client(["--node", "127.0.0.1:1", "--node", c.nodes[1]!, "set", "ff", "v"])
