@@ -19,6 +19,12 @@ import * as Events from "./Events.ts"
 /** The longest wait between two probes of a down member: a healed partition is seen within it. */
 export const MAX_PROBE_BACKOFF_MS = 1000
 
+/**
+ * A process that keeps answering other calls is still pinged once in this many ping periods,
+ * so a change in how many virtual nodes it runs (a restart with other `--vnodes`) is seen.
+ */
+export const REPING_PERIODS = 4
+
 /** The neighbours a ready view watches: predecessor, first successors, replicas and a hand-off's giver. */
 const watchedOf = (view: Membership.View, replicas: number): ReadonlyArray<Membership.Member> => {
   const cached = watchedCache.get(view)
@@ -67,16 +73,33 @@ export const run = Effect.gen(function*() {
   const fresh = pingMs / 2
   const now = Clock.currentTimeMillis
 
-  /** How many virtual nodes the process at `target` runs: one ping, shared within half a period. */
+  // The vnode count each process gave in its last ping answer, and when.
+  const pinged = new Map<string, { readonly at: number; readonly count: number }>()
+  const repingMs = REPING_PERIODS * pingMs
+
+  /**
+   * How many virtual nodes the process at `target` runs: one ping, shared within half a period.
+   * A process that answered another call within that half period, and a ping within
+   * `REPING_PERIODS` periods, is alive without one: under load, replica writes to the successors
+   * stand in for most pings.
+   */
   const probe = (target: string) =>
     Effect.gen(function*() {
       const at = yield* now
       let probe = vnodes.probes.get(target)
       if (!probe || at - probe.at >= fresh) {
+        const last = pinged.get(target)
+        const answered = peers.answeredAt(target)
+        if (last !== undefined && at - last.at < repingMs && answered !== undefined && at - answered < fresh) return last.count
         const result = yield* Deferred.make<number, Errors.RpcError>()
         probe = { at, result }
         vnodes.probes.set(target, probe)
-        yield* Effect.forkDetach(Effect.exit(peers.probe(target, deadline)).pipe(Effect.flatMap((exit) => Deferred.done(result, exit))))
+        yield* Effect.forkDetach(
+          Effect.exit(peers.probe(target, deadline)).pipe(
+            Effect.tap((exit) => Effect.sync(() => exit._tag === "Success" ? pinged.set(target, { at, count: exit.value }) : pinged.delete(target))),
+            Effect.flatMap((exit) => Deferred.done(result, exit))
+          )
+        )
       }
       return yield* Deferred.await(probe.result)
     })

@@ -131,6 +131,11 @@ export interface Service {
    * waiting out the reconnect backoff (a member restarted on its address is reachable again).
    */
   readonly revive: (to: string) => Effect.Effect<void>
+  /**
+   * When the process at `to` ("host:port") last answered a call from this node with success (ms,
+   * by the Clock), if it has: the failure detector counts it as a ping answered.
+   */
+  readonly answeredAt: (to: string) => number | undefined
   /** Liveness check, with the RPC deadline or a shorter one. */
   readonly ping: (to: Address.Address, timeout?: Duration.Duration) => Effect.Effect<void, Errors.RpcError>
   /** Liveness check of a whole process: how many virtual nodes it runs (1 without them). */
@@ -182,6 +187,8 @@ export const make = Effect.gen(function*() {
   const unbatched = new Set<string>()
   // Processes whose connection last failed to connect (see `revive`).
   const unreachable = new Set<string>()
+  // When each process last answered a call with success (see `answeredAt`).
+  const answered = new Map<string, number>()
   const call = <Res>(
     method: string,
     to: string,
@@ -190,11 +197,15 @@ export const make = Effect.gen(function*() {
   ) =>
     withClient(to, (c) => transport.call<Res>(to, deadline, (o, cb) => invoke(c, o, cb))).pipe(
       Effect.onExit((exit) =>
-        Effect.sync(() => {
+        Effect.map(Clock.currentTimeMillis, (at) => {
           metrics.peerCall(method, exit._tag === "Success" ? "ok" : outcomeOf(exit.cause))
           const e = exit._tag === "Failure" ? Cause.findErrorOption(exit.cause) : Option.none()
           if (e._tag === "Some" && e.value._tag === "Unavailable" && e.value.unreachable === true) unreachable.add(Address.target(to))
-          else if (exit._tag === "Success") unreachable.delete(Address.target(to))
+          else if (exit._tag === "Success") {
+            const target = Address.target(to)
+            unreachable.delete(target)
+            answered.set(target, at)
+          }
         })
       )
     )
@@ -205,7 +216,12 @@ export const make = Effect.gen(function*() {
   ) => call(method, to, timeout, invoke)
 
   const service: Service = {
-    reset: (to) => RcMap.invalidate(pool, Address.target(to)),
+    answeredAt: (to) => answered.get(to),
+    reset: (to) => Effect.suspend(() => {
+      // A peer found silent: what it answered before the reset no longer counts.
+      answered.delete(Address.target(to))
+      return RcMap.invalidate(pool, Address.target(to))
+    }),
     revive: (to) =>
       Effect.suspend(() => {
         const target = Address.target(to)

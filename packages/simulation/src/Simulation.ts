@@ -390,6 +390,12 @@ export const run = (options: Options): Effect.Effect<Outcome> =>
     const bound = 0.5 * Math.log2(Math.max(2, positions)) + 1
     if (mean > bound) failures.push(`mean hops ${mean.toFixed(2)} over ½·log2 N + 1 = ${bound.toFixed(2)}`)
 
+    // Stop every node while moving simulated time along. The scope's own close does not move
+    // it, and a leave that has to wait (its predecessor is stopping too, and is asked again
+    // after a backoff) would wait for ever.
+    yield* driven(Effect.forEach([...live.values()], (node) => node.close, { concurrency: "unbounded", discard: true }))
+    yield* awaitClosing
+
     return {
       seed: options.seed,
       nodes: options.nodes,
