@@ -7,14 +7,17 @@
  * - `cluster`: Crusty Ring nodes, through the owner-direct `PromiseClient`.
  *
  * `startChain` builds the floor of a replicated write: three grpc-js hops, client -> A -> B ->
- * C, where A and B forward each request unchanged and C answers from a Map.
+ * C, where A and B forward each request unchanged and C answers from a Map. It runs in this
+ * process, beside a `TestCluster`; `startChainProcesses` runs each hop in a process of its own,
+ * beside `startNodeProcesses`, real `dht` processes as a deployment runs them.
  *
  *   node examples/bench/latency.ts '{"target":{"raw":"127.0.0.1:PORT"},"concurrency":1,...}'   # one JSON line
+ *   node examples/bench/latency.ts serve bare | serve forward HOST:PORT                        # prints its port
  */
 import * as grpc from "@grpc/grpc-js"
 import { PromiseClient } from "@crustyring/client"
 import { Grpc, Proto, type Wire } from "@crustyring/protocol"
-import { spawn } from "node:child_process"
+import { type ChildProcess, spawn } from "node:child_process"
 import { performance } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
 import * as Bare from "./bare.ts"
@@ -80,6 +83,121 @@ export const startChain = async (): Promise<Chain> => {
   }
 }
 
+/** Ends a child process and waits for it to exit. */
+const stop = (proc: ChildProcess): Promise<void> =>
+  new Promise((resolve) => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return resolve()
+    proc.once("exit", () => resolve())
+    proc.kill("SIGKILL")
+  })
+
+/**
+ * Starts a child process and resolves with the first match of `expect` in its output (stdout
+ * for this file's servers, stderr for `dht`'s logs), or rejects once it exits or `timeoutMs`
+ * passes first. The rest of its output is read and dropped.
+ */
+const startChild = (argv: ReadonlyArray<string>, expect: RegExp, from: "stdout" | "stderr", timeoutMs = 30_000) =>
+  new Promise<{ readonly proc: ChildProcess; readonly match: RegExpMatchArray }>((resolve, reject) => {
+    const env: NodeJS.ProcessEnv = {}
+    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("DHT_") && v !== undefined) env[k] = v
+    const proc = spawn(process.execPath, argv, { stdio: ["ignore", "pipe", "pipe"], env })
+    let out = ""
+    let done = false
+    const fail = (why: string) => {
+      if (done) return
+      done = true
+      clearTimeout(timer)
+      void stop(proc).then(() => reject(new Error(`${argv.join(" ")}: ${why}\n${out.slice(-2000)}`)))
+    }
+    const timer = setTimeout(() => fail(`no ${expect} within ${timeoutMs} ms`), timeoutMs)
+    for (const stream of [proc.stdout!, proc.stderr!]) {
+      stream.setEncoding("utf8")
+      stream.on("data", (chunk: string) => {
+        if (done) return
+        out += chunk
+        const match = stream === proc[from] ? out.match(expect) : null
+        if (match) {
+          done = true
+          clearTimeout(timer)
+          resolve({ proc, match })
+        }
+      })
+    }
+    proc.on("exit", (code, signal) => fail(`exited (${code ?? signal}) before it served`))
+  })
+
+const SERVING = /^port (\d+)$/m
+const here = fileURLToPath(import.meta.url)
+
+/** Starts client -> A -> B -> C with each hop in a process of its own. */
+export const startChainProcesses = async (): Promise<Chain> => {
+  const procs: Array<ChildProcess> = []
+  const close = async () => {
+    await Promise.all(procs.map(stop))
+  }
+  try {
+    let next = ""
+    for (const args of [["bare"], ["forward"], ["forward"]]) {
+      const { match, proc } = await startChild([here, "serve", ...args, ...(next ? [next] : [])], SERVING, "stdout")
+      procs.push(proc)
+      next = `127.0.0.1:${match[1]}`
+    }
+    return { address: next, close }
+  } catch (e) {
+    await close()
+    throw e
+  }
+}
+
+/** Running `dht` processes. */
+export interface NodeProcesses {
+  readonly nodes: ReadonlyArray<string>
+  readonly close: () => Promise<void>
+}
+
+const DHT_BIN = fileURLToPath(new URL("../../packages/cli/src/bin/dht.ts", import.meta.url))
+const STARTED = /(?:started a new ring|joined) as [0-9a-f]+ at (\d+\.\d+\.\d+\.\d+:\d+)/
+
+/**
+ * Starts `count` `dht` processes on loopback, each joining through the first, with `flags`,
+ * and waits until the ring has formed: every node ready, and holding `copies` copies of its keys.
+ */
+export const startNodeProcesses = async (count: number, flags: ReadonlyArray<string>, copies: number): Promise<NodeProcesses> => {
+  const procs: Array<ChildProcess> = []
+  const close = async () => {
+    await Promise.all(procs.map(stop))
+  }
+  try {
+    const nodes: Array<string> = []
+    for (let i = 0; i < count; i++) {
+      const join = i === 0 ? [] : ["--join", nodes[0]!]
+      const { match, proc } = await startChild(
+        [DHT_BIN, "--host", "127.0.0.1", "--port", "0", "--vnodes", "1", ...join, ...flags],
+        STARTED,
+        "stderr"
+      )
+      procs.push(proc)
+      nodes.push(match[1]!)
+    }
+    const client = await PromiseClient.connect({ nodes })
+    try {
+      const deadline = performance.now() + 30_000
+      for (;;) {
+        const ring = await client.ring().catch(() => [])
+        if (ring.length === count && ring.every((n) => n.phase === "ready" && n.copies === copies)) break
+        if (performance.now() > deadline) throw new Error(`the ${count} dht processes did not form a ring within 30 s`)
+        await new Promise((r) => setTimeout(r, 100))
+      }
+    } finally {
+      await client.close()
+    }
+    return { nodes, close }
+  } catch (e) {
+    await close()
+    throw e
+  }
+}
+
 const summary = (latencies: Array<number>, errors: number): Percentiles => {
   const lat = Float64Array.from(latencies)
   return { ops: latencies.length, p50: percentile(lat, 50), p99: percentile(lat, 99), p999: percentile(lat, 99.9), errors }
@@ -125,7 +243,11 @@ export const child = (options: Options): Promise<Result> =>
     proc.on("close", (code) => (code === 0 ? resolve(JSON.parse(out.trim().split("\n").at(-1)!) as Result) : reject(new Error(`latency child exited with ${code}`))))
   })
 
-if (import.meta.main) {
+if (import.meta.main && process.argv[2] === "serve") {
+  // One hop of `startChainProcesses`: prints "port N" once it serves, and runs until killed.
+  const port = process.argv[3] === "bare" ? (await Bare.start()).port : (await forwarder(process.argv[4]!)).port
+  console.log(`port ${port}`)
+} else if (import.meta.main) {
   const options = JSON.parse(process.argv[2]!) as Options
   const keys = Load.makeKeys(options.keys)
   const value = Buffer.alloc(options.valueBytes, 0x61)

@@ -13,7 +13,8 @@
  *   j. one node with metrics on (the default) vs off
  *   k. latency with replication: five nodes (replicas 3, quorums 2) through the owner-direct
  *      client, p50/p99/p99.9 at 1 and 16 in flight, beside a bare grpc-js server and a chain of
- *      three grpc-js hops
+ *      three grpc-js hops; once all in this process (a TestCluster), and once as five `dht`
+ *      processes beside a chain of three processes
  *
  * Each section prints an aligned table; the run writes `bench-results.json` at the repo root
  * and prints the same JSON as the last stdout line.
@@ -883,23 +884,39 @@ const sectionJ = async () => {
 const LATENCY_IN_FLIGHT = [1, 16]
 const LATENCY_KEYS = 1000
 
+/** The nodes' replication flags, for the `dht` processes and the `TestCluster` alike. */
+const LATENCY_REPLICATION = { replicas: 3, writeQuorum: 2, readQuorum: 2 }
+
 const sectionK = async () => {
   header("k. Latency with replication: 5 nodes (replicas 3, write and read quorums 2), owner-direct client")
+  // Two layouts, each against its own floor: everything in this process (a TestCluster and the
+  // hops of the chain share one event loop, as users' tests run them), and a process per node
+  // and per hop, as a deployment runs them (a Set's copies are written in parallel there).
+  const names = ["bare", "chain", "cluster", "chainProcs", "clusterProcs"] as const
+  type Name = typeof names[number]
+  const results = Object.fromEntries(names.map((n) => [n, {}])) as Record<Name, Record<number, Latency.Result>>
   const bare = await Bare.start()
   const chain = await Latency.startChain()
-  const results: Record<string, Record<number, Latency.Result>> = { bare: {}, chain: {}, cluster: {} }
+  const chainProcs = await Latency.startChainProcesses()
+  const nodeProcs = await Latency.startNodeProcesses(
+    5,
+    ["--replicas", "3", "--write-quorum", "2", "--read-quorum", "2"],
+    LATENCY_REPLICATION.replicas
+  )
   try {
     await withScope(async (run) => {
-      const c = await run(cluster({ nodes: 5, registry: false, config: { replicas: 3, writeQuorum: 2, readQuorum: 2 } }))
-      const targets: Record<string, Latency.Target> = {
+      const c = await run(cluster({ nodes: 5, registry: false, config: LATENCY_REPLICATION }))
+      const targets: Record<Name, Latency.Target> = {
         bare: { raw: `127.0.0.1:${bare.port}` },
         chain: { raw: chain.address },
-        cluster: { nodes: c.nodes.map((n) => n.address) }
+        cluster: { nodes: c.nodes.map((n) => n.address) },
+        chainProcs: { raw: chainProcs.address },
+        clusterProcs: { nodes: nodeProcs.nodes }
       }
       for (const inFlight of LATENCY_IN_FLIGHT) {
-        for (const name of ["bare", "chain", "cluster"]) {
-          results[name]![inFlight] = await Latency.child({
-            target: targets[name]!,
+        for (const name of names) {
+          results[name][inFlight] = await Latency.child({
+            target: targets[name],
             concurrency: inFlight,
             // Few enough that the Set phase writes them all before the Gets read them.
             keys: LATENCY_KEYS,
@@ -911,45 +928,64 @@ const sectionK = async () => {
       }
     })
   } finally {
+    await nodeProcs.close()
+    await chainProcs.close()
     await chain.close()
     await bare.close()
   }
-  const label: Record<string, string> = { bare: "bare grpc-js, 1 hop", chain: "grpc-js chain, 3 hops", cluster: "Crusty Ring, 5 nodes" }
+  const label: Record<Name, string> = {
+    bare: "bare grpc-js, 1 hop",
+    chain: "grpc-js chain, 3 hops",
+    cluster: "Crusty Ring, 5 nodes",
+    chainProcs: "grpc-js chain, 3 hops, 3 processes",
+    clusterProcs: "Crusty Ring, 5 dht processes"
+  }
   const rows: Array<Array<string>> = []
   for (const inFlight of LATENCY_IN_FLIGHT) {
-    for (const name of ["bare", "chain", "cluster"]) {
+    for (const name of names) {
       for (const op of ["set", "get"] as const) {
-        const r = results[name]![inFlight]![op]
-        rows.push([label[name]!, String(inFlight), op, fmt(r.ops), fmt(r.p50, 2), fmt(r.p99, 2), fmt(r.p999, 2), String(r.errors)])
+        const r = results[name][inFlight]![op]
+        rows.push([label[name], String(inFlight), op, fmt(r.ops), fmt(r.p50, 2), fmt(r.p99, 2), fmt(r.p999, 2), String(r.errors)])
       }
     }
   }
   console.log(table(["target", "in flight", "op", "requests", "p50 ms", "p99 ms", "p99.9 ms", "errors"], rows))
-  const vsChain = (op: "set" | "get") => results.cluster![1]![op].p50 / results.chain![1]![op].p50
-  const worstP999 = Math.max(...LATENCY_IN_FLIGHT.flatMap((n) => [results.cluster![n]!.set.p999, results.cluster![n]!.get.p999]))
-  // The tail against the same floor: the chain's own p99.9 says how much of the tail the machine
-  // (GC, scheduling, other load) puts there with no Crusty Ring code in the path.
-  const p999VsChain = Object.fromEntries(
-    LATENCY_IN_FLIGHT.map((n) => [n, {
-      set: round(results.cluster![n]!.set.p999 / results.chain![n]!.set.p999, 2),
-      get: round(results.cluster![n]!.get.p999 / results.chain![n]!.get.p999, 2)
-    }])
-  )
-  const chainWorstP999 = Math.max(...LATENCY_IN_FLIGHT.flatMap((n) => [results.chain![n]!.set.p999, results.chain![n]!.get.p999]))
-  console.log(
-    `p50 at 1 in flight vs the 3-hop chain: Set ${ratio(vsChain("set"))}, Get ${ratio(vsChain("get"))} (goal: at most 1.5x). ` +
-      `p99.9 vs the chain: ${LATENCY_IN_FLIGHT.map((n) => `${n} in flight Set ${ratio(p999VsChain[n]!.set)}, Get ${ratio(p999VsChain[n]!.get)}`).join("; ")}. ` +
-      `Worst p99.9: ${fmt(worstP999, 2)} ms (goal: under 30 ms; the chain's own worst: ${fmt(chainWorstP999, 2)} ms). ` +
-      `${VALUE_BYTES} B values over ${LATENCY_KEYS} keys; the client runs in a child process, the servers in this one.`
-  )
-  return {
-    results,
-    p50VsChainAt1: { set: round(vsChain("set"), 2), get: round(vsChain("get"), 2) },
-    p999VsChain,
-    chainWorstP999Ms: round(chainWorstP999, 2),
-    worstP999Ms: round(worstP999, 2),
-    meetsTarget: vsChain("set") <= 1.5 && vsChain("get") <= 1.5 && worstP999 < 30
+
+  /** One layout's ratios against its chain. */
+  const layout = (node: Name, floor: Name) => {
+    const vsChain = (op: "set" | "get") => results[node][1]![op].p50 / results[floor][1]![op].p50
+    const worstP999 = Math.max(...LATENCY_IN_FLIGHT.flatMap((n) => [results[node][n]!.set.p999, results[node][n]!.get.p999]))
+    // The tail against the same floor: the chain's own p99.9 says how much of the tail the machine
+    // (GC, scheduling, other load) puts there with no Crusty Ring code in the path.
+    const p999VsChain = Object.fromEntries(
+      LATENCY_IN_FLIGHT.map((n) => [n, {
+        set: round(results[node][n]!.set.p999 / results[floor][n]!.set.p999, 2),
+        get: round(results[node][n]!.get.p999 / results[floor][n]!.get.p999, 2)
+      }])
+    )
+    const chainWorstP999 = Math.max(...LATENCY_IN_FLIGHT.flatMap((n) => [results[floor][n]!.set.p999, results[floor][n]!.get.p999]))
+    return {
+      p50VsChainAt1: { set: round(vsChain("set"), 2), get: round(vsChain("get"), 2) },
+      p999VsChain,
+      chainWorstP999Ms: round(chainWorstP999, 2),
+      worstP999Ms: round(worstP999, 2),
+      meetsTarget: vsChain("set") <= 1.5 && vsChain("get") <= 1.5 && worstP999 < 30
+    }
   }
+  const inProcess = layout("cluster", "chain")
+  const processes = layout("clusterProcs", "chainProcs")
+  for (const [name, l] of [["One process", inProcess], ["A process each", processes]] as const) {
+    console.log(
+      `${name}: p50 at 1 in flight vs the 3-hop chain: Set ${ratio(l.p50VsChainAt1.set)}, Get ${ratio(l.p50VsChainAt1.get)} (goal: at most 1.5x). ` +
+        `p99.9 vs the chain: ${LATENCY_IN_FLIGHT.map((n) => `${n} in flight Set ${ratio(l.p999VsChain[n]!.set)}, Get ${ratio(l.p999VsChain[n]!.get)}`).join("; ")}. ` +
+        `Worst p99.9: ${fmt(l.worstP999Ms, 2)} ms (goal: under 30 ms; the chain's own worst: ${fmt(l.chainWorstP999Ms, 2)} ms).`
+    )
+  }
+  console.log(
+    `${VALUE_BYTES} B values over ${LATENCY_KEYS} keys; the client runs in a child process. One process: the TestCluster and ` +
+      "the chain's hops in this one. A process each: 5 dht processes, and a process per hop of the chain."
+  )
+  return { results, ...inProcess, processes }
 }
 
 const started = now()
