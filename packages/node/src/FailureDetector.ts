@@ -165,6 +165,9 @@ export const run = Effect.gen(function*() {
       discard: true
     })
     const at = yield* now
+    // An answer older than the re-ping period no longer saves a ping: forget it, so the map
+    // holds only the processes watched lately.
+    for (const [target, last] of pinged) if (at - last.at >= repingMs) pinged.delete(target)
     for (const { membership, state } of watching) {
       for (let k = 0; k < state.watched.length; k++) {
         const count = counts.get(state.targets[k]!)
