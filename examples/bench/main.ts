@@ -15,6 +15,8 @@
  *      client, p50/p99/p99.9 at 1 and 16 in flight, beside a bare grpc-js server and a chain of
  *      three grpc-js hops; once all in this process (a TestCluster), and once as five `dht`
  *      processes beside a chain of three processes
+ *   l. many nodes in one process, as users' test suites run them: a 16-node TestCluster and its
+ *      owner-direct client in this process, 16 in flight, vs the same load on one node
  *
  * Each section prints an aligned table; the run writes `bench-results.json` at the repo root
  * and prints the same JSON as the last stdout line.
@@ -50,6 +52,7 @@ import * as Balance from "./balance.ts"
 import * as Bare from "./bare.ts"
 import * as Latency from "./latency.ts"
 import * as Load from "./load.ts"
+import * as Many from "./many.ts"
 import { fmt, header, mean, median, percentile, round, table } from "./stats.ts"
 
 // ---------------------------------------------------------------------------------------------
@@ -57,7 +60,7 @@ import { fmt, header, mean, median, percentile, round, table } from "./stats.ts"
 // ---------------------------------------------------------------------------------------------
 
 const QUICK = process.env.BENCH_QUICK === "1"
-const ONLY = new Set((process.env.BENCH_ONLY ?? "abcdefghijk").toLowerCase().split(""))
+const ONLY = new Set((process.env.BENCH_ONLY ?? "abcdefghijkl").toLowerCase().split(""))
 const REPS = QUICK ? 1 : 3
 const WARMUP_MS = QUICK ? 500 : 1000
 const WINDOW_MS = QUICK ? 2000 : 5000
@@ -988,6 +991,51 @@ const sectionK = async () => {
   return { results, ...inProcess, processes }
 }
 
+// ---------------------------------------------------------------------------------------------
+// l. Many nodes in one process
+// ---------------------------------------------------------------------------------------------
+
+const MANY_NODES = 16
+const MANY_TARGET = 0.25
+
+const sectionL = async () => {
+  header(`l. ${MANY_NODES} nodes in one process (TestCluster, owner-direct client in the same process) vs one node`)
+  const options = { seconds: WINDOW_MS / 1000, warmupMs: WARMUP_MS }
+  const runs = { one: [] as Array<Record<"get" | "set", Many.Phase>>, many: [] as Array<Record<"get" | "set", Many.Phase>> }
+  for (let rep = 0; rep < REPS; rep++) {
+    const order = rep % 2 === 0 ? (["one", "many"] as const) : (["many", "one"] as const)
+    for (const mode of order) runs[mode].push(await Many.measure(mode === "one" ? 1 : MANY_NODES, options))
+  }
+  const rows: Array<Array<string>> = []
+  const json: Record<string, unknown> = {}
+  for (const op of ["get", "set"] as const) {
+    const ratios = runs.many.map((r, i) => r[op].opsPerSec / runs.one[i]![op].opsPerSec)
+    const of = (mode: "one" | "many") => ({
+      opsPerSec: median(runs[mode].map((r) => r[op].opsPerSec)),
+      p50: median(runs[mode].map((r) => r[op].p50))
+    })
+    const one = of("one")
+    const many = of("many")
+    const name = op === "set" ? "Set" : "Get"
+    rows.push([name, "1", fmt(one.opsPerSec), fmt(one.p50, 2), "1.00x"])
+    rows.push([name, String(MANY_NODES), fmt(many.opsPerSec), fmt(many.p50, 2), ratio(median(ratios))])
+    json[op] = {
+      oneOpsPerSec: round(one.opsPerSec, 0),
+      manyOpsPerSec: round(many.opsPerSec, 0),
+      oneP50Ms: round(one.p50, 2),
+      manyP50Ms: round(many.p50, 2),
+      ratio: round(median(ratios), 3),
+      meetsTarget: median(ratios) >= MANY_TARGET
+    }
+  }
+  console.log(table(["op", "nodes", "ops/s", "p50 ms", "ops/s vs one node"], rows))
+  console.log(
+    `${Many.IN_FLIGHT} in flight over ${Many.KEYS} keys of ${VALUE_BYTES} B, TestCluster defaults (3 copies, write quorum 2, read quorum 1, one position per node); ` +
+      `medians of ${REPS} repetitions, modes alternating. Target: >= ${MANY_TARGET}x of one node.`
+  )
+  return { nodes: MANY_NODES, inFlight: Many.IN_FLIGHT, keys: Many.KEYS, reps: REPS, targetRatio: MANY_TARGET, ...json }
+}
+
 const started = now()
 console.log(`Crusty Ring benchmarks: ${machine.cpu}, ${machine.cpus} CPUs, ${machine.totalMemoryGB} GB, Node ${machine.node}, ${machine.date}`)
 console.log(`Load average at start: ${machine.loadAvgAtStart.join(" ")}${machine.loadAvgAtStart[0]! > 0.5 ? " (other work is running: expect noise)" : ""}`)
@@ -1015,6 +1063,7 @@ await timed("h", sectionH)
 await timed("i", sectionI)
 await timed("j", sectionJ)
 await timed("k", sectionK)
+await timed("l", sectionL)
 
 const totalSeconds = round((now() - started) / 1000, 1)
 console.log(`\nTotal: ${fmt(totalSeconds, 1)} s`)
@@ -1027,7 +1076,7 @@ const results = {
   sectionLoadAvg: loadAvg,
   ...sections
 }
-const complete = [..."abcdefghijk"].every((s) => ONLY.has(s)) && !QUICK
+const complete = [..."abcdefghijkl"].every((s) => ONLY.has(s)) && !QUICK
 if (complete) writeFileSync(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`)
 else console.log(`(partial or quick run: ${RESULTS_FILE} not written)`)
 console.log(JSON.stringify(results))
