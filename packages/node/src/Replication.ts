@@ -142,6 +142,15 @@ export const make = Effect.gen(function*() {
     errors: ReadonlyArray<string>
   ) => Effect.fail(makeQuorumError(acked, needed, options, errors))
 
+  /**
+   * Why fewer replicas than a quorum are at hand: members down, or, with none down, a successor
+   * list still filling in (a ring just formed or joined), which the next stabilization rounds fix.
+   */
+  const shortOf = (found: number) =>
+    membership.down.size > 0
+      ? `${membership.down.size} members down`
+      : `none down, but only ${found} successors known yet: the ring is still settling, retry shortly`
+
   const signalMissed = () => Effect.asVoid(Queue.offer(missed, undefined))
 
   const write: Service["write"] = (view, entry) =>
@@ -152,9 +161,7 @@ export const make = Effect.gen(function*() {
       const needed = Math.min(config.writeQuorum, Membership.memberCount(view, membership.down)) - 1
       if (replicas.length < needed) {
         return yield* new Errors.Unavailable({
-          message: `quorum not reached: ${replicas.length + 1} of ${needed + 1} replicas reachable (${
-            membership.down.size
-          } members down); nothing was written`
+          message: `quorum not reached: ${replicas.length + 1} of ${needed + 1} replicas reachable (${shortOf(replicas.length)}); nothing was written`
         })
       }
       let attempt = entry
@@ -179,7 +186,7 @@ export const make = Effect.gen(function*() {
     Effect.gen(function*() {
       if (sources.length < options.needed) {
         return yield* new Errors.Unavailable({
-          message: `quorum not reached: ${sources.length + 1} of ${options.needed + 1} replicas reachable for a read (${membership.down.size} members down)`
+          message: `quorum not reached: ${sources.length + 1} of ${options.needed + 1} replicas reachable for a read (${shortOf(sources.length)})`
         })
       }
       const local = yield* store(storage.lookup(key))

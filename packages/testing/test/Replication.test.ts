@@ -109,6 +109,7 @@ describe("Replication", () => {
       expect(failed._tag).toBe("Unavailable")
       expect(failed.message).toContain("quorum not reached")
       expect(failed.message).toContain("nothing was written")
+      expect(failed.message).toContain("2 members down")
       for (const n of nodes) expect(yield* held(n, "lonely"), n.address).toEqual(Option.none())
       const removed = yield* Effect.flip(h.query(cut!.address, { ty: "Delete", key: bytes("lonely") }))
       expect(removed.message).toContain("quorum not reached")
