@@ -2,7 +2,8 @@
  * FailureDetector, on real nodes over the in-memory network under TestClock: a neighbour whose
  * messages are lost is marked down after `failureTimeout` and within `failureTimeout +
  * pingInterval`; delays below the timeout mark no one down; a down member is taken back once it
- * answers; one down for `deadAfter` leaves the membership.
+ * answers; one down for `deadAfter` leaves the membership; under write load, the answers to the
+ * replica writes save most pings.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Membership, type NodeConfig } from "@crustyring/node"
@@ -24,6 +25,27 @@ const delayAll = (h: Harness, ms: number) => {
   h.faults.rule = (from, to) => from.startsWith("client") || to.startsWith("client") ? undefined : { drop: false, delayMs: ms }
 }
 const isDownAt = (observer: Node, member: Node) => observer.node.membership.down.has(member.node.self.id)
+
+/** Counts the Ping calls the nodes make from now on, by wrapping each peer client the network hands out. */
+const countPings = (h: Harness) => {
+  const counter = { pings: 0 }
+  const network = h.cluster.network as { client: MemoryNetwork.Network["client"] }
+  const made = network.client
+  network.client = <C>(service: Parameters<MemoryNetwork.Network["client"]>[0], from: string, address: string): C => {
+    const client = made<C & object>(service, from, address)
+    return new Proxy(client, {
+      get: (target, key, receiver) => {
+        const value = Reflect.get(target, key, receiver)
+        if (key !== "Ping" || typeof value !== "function") return value
+        return (...args: Array<unknown>) => {
+          counter.pings++
+          return (value as (...a: Array<unknown>) => unknown).apply(target, args)
+        }
+      }
+    })
+  }
+  return counter
+}
 
 describe("FailureDetector", () => {
   it.effect("a silent neighbour is marked down after failureTimeout, and within failureTimeout + pingInterval", () =>
@@ -151,6 +173,38 @@ describe("FailureDetector", () => {
       expect(set.error).toBeUndefined()
       expect(text((yield* h.query(silent.address, { ty: "Get", key: bytes(key!) })).value)).toBe("v")
       expect((yield* h.query(silent.address, { ty: "Get", key: bytes(key!) })).hops).toBe(0)
+    }))
+
+  it.effect("under write load, the replicas' answers to the writes stand in for most pings, and no one is marked down", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(Date.UTC(2026, 0, 1))
+      // Four copies on four nodes: each node's writes reach every node it watches.
+      const h = yield* harness({ pingInterval: Duration.millis(250), failureTimeout: Duration.seconds(1), replicas: 4, writeQuorum: 2 })
+      const counter = countPings(h)
+      const nodes = yield* startRing(h, 4)
+      const owned = nodes.map((n) => keysOwnedBy(nodes, n, 1, `load-${n.address}`)[0]!)
+      const window = Effect.gen(function*() {
+        const before = counter.pings
+        for (let step = 0; step < 200; step++) yield* TestClock.adjust("25 millis")
+        return counter.pings - before
+      })
+      const idle = yield* window
+      // A Set at each owner every 25 ms, while the clock moves the same 5 seconds.
+      const writer = yield* Effect.forkChild(Effect.forever(Effect.gen(function*() {
+        for (let i = 0; i < nodes.length; i++) {
+          const set = yield* h.query(nodes[i]!.address, { ty: "Set", key: bytes(owned[i]!), value: bytes("v") })
+          expect(set.error).toBeUndefined()
+        }
+        yield* Effect.sleep("25 millis")
+      })))
+      const busy = yield* window
+      yield* Fiber.interrupt(writer)
+      // Idle: about 4 pings a second to each of 3 neighbours, for each of 4 nodes, over 5 s.
+      expect(idle).toBeGreaterThan(150)
+      // Busy: a real ping at least every 4 periods, so about a quarter as many.
+      expect(busy).toBeLessThan(idle / 2)
+      expect(busy).toBeGreaterThan(0)
+      for (const n of nodes) expect(n.node.membership.down.size, `${n.address} marked someone down`).toBe(0)
     }))
 
   it.effect("a member down for deadAfter leaves the membership, and not before", () =>
