@@ -27,7 +27,7 @@ import * as RingTable from "./RingTable.ts"
 import * as Security from "./Security.ts"
 import { type Parsed, parse, USAGE } from "./Words.ts"
 
-export { formatRing, formatSilence } from "./RingTable.ts"
+export { formatProcesses, formatRing, formatSilence, formatTable } from "./RingTable.ts"
 export { parse } from "./Words.ts"
 
 const flags = {
@@ -60,6 +60,10 @@ const flags = {
   file: Flag.String("file").pipe(Flag.withDescription("With set: the value is this file's bytes; - reads stdin"), Flag.optional),
   out: Flag.String("out").pipe(Flag.withDescription("With get: write the value's raw bytes to this file; - for stdout"), Flag.optional),
   watch: Flag.Boolean("watch").pipe(Flag.withDescription("With ring: redraw it every second, until Ctrl-C"), Flag.withDefault(false)),
+  positions: Flag.Boolean("positions").pipe(
+    Flag.withDescription("With ring: one row per ring position (virtual node), not one per node"),
+    Flag.withDefault(false)
+  ),
   ops: Flag.Int("ops").pipe(Flag.withDescription("With bench: requests to make (default 10000)"), Flag.optional),
   concurrency: Flag.Int("concurrency").pipe(Flag.withDescription("With bench: requests in flight (default 16)"), Flag.optional),
   valueSize: Flag.Int("value-size").pipe(Flag.withDescription("With bench: bytes per value (default 100)"), Flag.optional),
@@ -171,7 +175,7 @@ const failureJson = (cmd: Parsed, message: string) =>
   json({ op: cmd._tag.toLowerCase(), ...("key" in cmd ? { key: cmd.key } : {}), error: message })
 
 /** Runs one command once, printing the result to stdout. */
-const once = (client: DhtClient.Service, cmd: Parsed, io: Io, bench: Bench.Options, watch: boolean) =>
+const once = (client: DhtClient.Service, cmd: Parsed, io: Io, bench: Bench.Options, ring: { readonly watch: boolean; readonly positions: boolean }) =>
   Effect.gen(function*() {
     switch (cmd._tag) {
       case "Get": {
@@ -198,7 +202,7 @@ const once = (client: DhtClient.Service, cmd: Parsed, io: Io, bench: Bench.Optio
         return yield* io.json ? json({ op: "delete", key: cmd.key, found: true, value: Encoding.base64(value) }) : Console.log(Encoding.encode(value, io.encoding))
       }
       case "Ring":
-        return yield* watch ? RingTable.watch(client, io.json) : RingTable.show(client, io.json)
+        return yield* ring.watch ? RingTable.watch(client, io.json, ring.positions) : RingTable.show(client, io.json, ring.positions)
       case "Remove":
         return yield* removeMember(client, cmd.address, io.json)
       case "Bench":
@@ -232,7 +236,7 @@ const once = (client: DhtClient.Service, cmd: Parsed, io: Io, bench: Bench.Optio
   )
 
 /** One prompt line, answered with the original client's messages. Errors are printed, not fatal. */
-const answer = (client: DhtClient.Service, io: Io) => (cmd: Parsed): Effect.Effect<Prompt.Outcome> =>
+const answer = (client: DhtClient.Service, io: Io, positions: boolean) => (cmd: Parsed): Effect.Effect<Prompt.Outcome> =>
   Effect.gen(function*() {
     const show = (text: string, value: unknown) => (io.json ? json(value) : Console.log(text))
     switch (cmd._tag) {
@@ -258,7 +262,7 @@ const answer = (client: DhtClient.Service, io: Io) => (cmd: Parsed): Effect.Effe
         return Prompt.OK
       }
       case "Ring":
-        yield* RingTable.show(client, io.json)
+        yield* RingTable.show(client, io.json, positions)
         return Prompt.OK
       case "Remove":
         yield* removeMember(client, cmd.address, io.json)
@@ -332,6 +336,7 @@ export const command = Command.make("dht-client", flags, (f) =>
       ["--file", Option.isSome(f.file), "Set"],
       ["--out", Option.isSome(f.out), "Get"],
       ["--watch", f.watch, "Ring"],
+      ["--positions", f.positions, "Ring"],
       ["--ops", Option.isSome(f.ops), "Bench"],
       ["--concurrency", Option.isSome(f.concurrency), "Bench"],
       ["--value-size", Option.isSome(f.valueSize), "Bench"],
@@ -383,10 +388,10 @@ export const command = Command.make("dht-client", flags, (f) =>
       yield* ("nodes" in target ? Preflight.nodes(target.nodes) : Preflight.registry(target.registry))
       const client = yield* DhtClient.make(target, { deadline: timeout, timeout: Duration.min(timeout, Duration.seconds(5)) })
       if (f.words.length === 0) {
-        const code = yield* Prompt.run(answer(client, io))
+        const code = yield* Prompt.run(answer(client, io, f.positions))
         if (code !== 0) return yield* new UserError({ message: "", exitCode: code, reported: true })
         return
       }
-      return yield* once(client, parsed, io, bench, f.watch)
+      return yield* once(client, parsed, io, bench, { watch: f.watch, positions: f.positions })
     })).pipe(Effect.provideService(Tls.Security, security))
   })).pipe(Command.withDescription("Query a Crusty Ring cluster: run one command, or open a prompt when none is given."))

@@ -14,7 +14,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as grpc from "@grpc/grpc-js"
 import { Effect } from "effect"
 import { scriptedRing } from "../../client/test/ScriptedPeer.ts"
-import { formatRemoved, formatRing, formatSilence, parse } from "../src/ClientCommand.ts"
+import { formatProcesses, formatRemoved, formatRing, formatSilence, formatTable, parse } from "../src/ClientCommand.ts"
 import { runBin, type RunResult, STACK_TRACE } from "./processes.ts"
 
 const hex = (address: string) => Position.toHex(Position.nodeId(address))
@@ -111,6 +111,58 @@ describe("ring with down members (formatting)", () => {
     const v = formatRing(ringOf(vnodes, { [b]: downVnodes.map((g) => downMember(g, 61_000)) })).split("\n")
     expect(v.filter((l) => l.endsWith("down 1m1s"))).toHaveLength(2)
     expect(v.at(-1)).toBe("4 virtual nodes on 2 nodes up, 2 virtual nodes on 1 node down, 16 keys, 16 at full copies")
+  })
+})
+
+describe("ring of virtual nodes (formatting)", () => {
+  const a = "10.0.0.1:50001"
+  const b = "10.0.0.2:50001"
+  const half = "8000000000000000"
+  const quarter = "4000000000000000"
+  // a holds [0, 1/4) and [1/2, 3/4); b holds [1/4, 1/2) and [3/4, 1).
+  const ring = [
+    status(a, b, { idHex: "0000000000000000", range: { start: "0000000000000000", end: quarter }, ownedKeys: 3, replicatedKeys: 3, keys: 20 }),
+    status(`${b}#1`, a, { idHex: quarter, range: { start: quarter, end: half }, ownedKeys: 5, replicatedKeys: 4, keys: 22 }),
+    status(`${a}#1`, b, {
+      idHex: half,
+      range: { start: half, end: "c000000000000000" },
+      ownedKeys: 7,
+      replicatedKeys: 2,
+      keys: 20,
+      phase: "joining",
+      repair: { kind: "repair", done: 10, total: 40, percent: 25, keysPerSecond: 100 }
+    }),
+    status(b, a, { idHex: "c000000000000000", range: { start: "c000000000000000", end: "0000000000000000" }, ownedKeys: 1, replicatedKeys: 1, keys: 22 })
+  ]
+
+  it("one row per process: its positions, share, owned keys summed, its store's count once, copies, repair and phases", () => {
+    const lines = formatProcesses(ring).split("\n")
+    expect(lines).toHaveLength(4)
+    expect(lines[0]!.split(/\s+/)).toEqual(["ADDRESS", "POSITIONS", "SHARE", "OWNED", "STORED", "COPIES", "REPAIR", "PHASE"])
+    expect(lines[1]!.split(/\s{2,}/)).toEqual([a, "2", "50.0%", "10", "20", "5/10 x3", "25% 100 keys/s", "ready 1, joining 1"])
+    expect(lines[2]!.split(/\s{2,}/)).toEqual([b, "2", "50.0%", "6", "22", "5/6 x3", "-", "ready"])
+    expect(lines[3]).toBe("4 virtual nodes on 2 nodes, 16 keys, 10 at full copies")
+  })
+
+  it("a down process is one row with its positions and longest silence", () => {
+    const gone = "10.0.0.9:50001"
+    const withDown = ring.map((n, i) => (i === 0 ? { ...n, down: [downMember(gone, 5_000), downMember(`${gone}#1`, 61_000)] } : n))
+    const lines = formatProcesses(withDown).split("\n")
+    expect(lines[3]!.split(/\s{2,}/)).toEqual([gone, "2", "-", "-", "-", "-", "-", "down 1m1s"])
+    expect(lines.at(-1)).toBe("4 virtual nodes on 2 nodes up, 2 virtual nodes on 1 node down, 16 keys, 10 at full copies")
+  })
+
+  it("dht-client ring picks the table: per process for virtual nodes, per position with --positions or without virtual nodes", () => {
+    const perProcess = formatTable(ring, false)
+    expect(perProcess[0]).toBe(formatProcesses(ring))
+    // One progress bar per process, with the process's address.
+    expect(perProcess.slice(1)).toHaveLength(1)
+    expect(perProcess[1]).toMatch(new RegExp(`25% 10/40 keys, 100 keys/s  ${a.replaceAll(".", "\\.")} repairing$`))
+    const perPosition = formatTable(ring, true)
+    expect(perPosition[0]).toBe(formatRing(ring))
+    expect(perPosition[0]!.split("\n")).toHaveLength(1 + ring.length + 1)
+    const plain = ringOf(["10.0.0.1:50001", "10.0.0.2:50001"])
+    expect(formatTable(plain, false)[0]).toBe(formatRing(plain))
   })
 })
 

@@ -56,10 +56,18 @@ describe("virtual nodes (processes)", () => {
       yield* printLogsOnFailure(nodes)
       yield* awaitPositions(nodes)
       lap(`4 processes x ${VNODES} virtual nodes up`)
+      // One row per process by default; every position with --positions.
       const printed = yield* runBin("dht-client", ["--node", nodes[0]!.address, "ring"], { timeout: "15 seconds" })
       expect(printed.code, printed.stderr).toBe(0)
-      expect(printed.stdout).toContain(`${4 * VNODES} virtual nodes on 4 nodes`)
-      expect(printed.stdout).toContain(`${nodes[1]!.address}#${VNODES - 1} `)
+      const lines = printed.stdout.trimEnd().split("\n")
+      expect(lines.at(-1)).toMatch(new RegExp(`^${4 * VNODES} virtual nodes on 4 nodes, `))
+      expect(lines.slice(1, -1).map((l) => l.split(/\s+/).slice(0, 2))).toEqual(
+        [...nodes.map((n) => n.address)].sort().map((a) => [a, String(VNODES)])
+      )
+      const every = yield* runBin("dht-client", ["--node", nodes[0]!.address, "ring", "--positions"], { timeout: "15 seconds" })
+      expect(every.code, every.stderr).toBe(0)
+      expect(every.stdout.trimEnd().split("\n")).toHaveLength(1 + 4 * VNODES + 1)
+      expect(every.stdout).toContain(`${nodes[1]!.address}#${VNODES - 1} `)
 
       const client = yield* DhtClient.make({ nodes: nodes.map((n) => n.address) }, CLIENT_OPTIONS)
       const expected = new Map(Array.from({ length: KEYS }, (_, i) => [keyOf(i), valueOf(i)] as const))
@@ -151,7 +159,7 @@ describe("virtual nodes (processes)", () => {
         Effect.gen(function*() {
           const proc = yield* spawnBin("dht", ["--host", "127.0.0.1", "--port", "0", ...args], { env, label: "dht" })
           const [, count, address] = yield* proc.waitForStderr(/all (\d+) virtual nodes of (\S+) joined/, "30 seconds")
-          const printed = yield* runBin("dht-client", ["--node", address!, "ring"], { timeout: "15 seconds" })
+          const printed = yield* runBin("dht-client", ["--node", address!, "ring", "--positions"], { timeout: "15 seconds" })
           expect(printed.code, printed.stderr).toBe(0)
           const listed = printed.stdout.split("\n").filter((line) => line.includes(`${address}`)).length
           yield* proc.kill("SIGKILL")
