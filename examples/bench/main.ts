@@ -1,5 +1,5 @@
 /**
- * Crusty Ring benchmarks, in one run of about six and a half minutes on a 2-core machine:
+ * Crusty Ring benchmarks, in one run of about 24 minutes on a 2-core machine:
  *
  *   a. one node vs a bare grpc-js Map server (same proto, codecs and client): ops/s, latency
  *   b. a 5-node in-process cluster: random-node client vs owner-direct client
@@ -32,8 +32,8 @@
  * To see where a node's time goes: `profile.ts` runs section (a) for one server under
  * `--cpu-prof`, and `cpuprofile.ts` summarises the profile.
  *
- * Last results: in the README's Performance section (2026-11-24, AMD EPYC, 2 vCPUs, Node
- * v24.21.0, with replication and section g), and in bench-results.json after a full run.
+ * Last results: in the README's Performance section (one full run, 2026-12-04, AMD EPYC, 2
+ * vCPUs, Node v24.21.0), and in bench-results.json after a full run.
  */
 import type { DhtClient } from "@crustyring/client"
 import { DurableStorage } from "@crustyring/node"
