@@ -13,12 +13,12 @@ import * as Membership from "./Membership.ts"
 import * as Metrics from "./Metrics.ts"
 import { MAX_VNODES, NodeConfig } from "./NodeConfig.ts"
 import * as Digest from "./Digest.ts"
-import { fromRef, fromWire, notAhead, Peers, toRef, toWire } from "./Peers.ts"
+import { entryOf, fromRef, fromWire, notAhead, Peers, toRef, toWire } from "./Peers.ts"
 import * as Query from "./Query.ts"
 import { Repair } from "./Repair.ts"
 import { Replication, storageError } from "./Replication.ts"
 import { Router } from "./Router.ts"
-import { Storage } from "./Storage.ts"
+import { type Entry, type Merged, Storage } from "./Storage.ts"
 import * as TakeOver from "./TakeOver.ts"
 import { VirtualNodes } from "./VirtualNodes.ts"
 import * as Events from "./Events.ts"
@@ -45,6 +45,18 @@ const neighborsOf = (membership: Membership.Service): Effect.Effect<Wire.Neighbo
     gone: Membership.recentlyGone(membership, now).map(toRef),
     phase: view.phase
   }))
+
+/** The metrics name of each operation. */
+const OPS: Record<string, string> = { Get: "get", Set: "set", Delete: "delete" }
+
+const fetchReply = (entry: Option.Option<Entry>): Wire.FetchReply =>
+  Option.match(entry, {
+    onNone: () => ({}),
+    onSome: (e) => ({ entry: toWire(e), ...(e.value === undefined ? {} : { value: e.value }) })
+  })
+
+const writeReply = (merged: Merged): Wire.WriteReply =>
+  Option.match(merged.previous, { onNone: () => ({}), onSome: (p) => ({ previous: toWire(p) }) })
 
 /** The metrics outcome of each wire error. */
 const OUTCOMES: Record<Errors.RpcError["_tag"], Metrics.Outcome> = {
@@ -76,6 +88,7 @@ export const make = Effect.gen(function*() {
   const context = yield* Effect.context<NodeConfig | Membership.Membership | Storage | Replication | Peers>()
 
   const skewMs = Duration.toMillis(config.maxClockSkew)
+  const clock = yield* Clock.Clock
   /** A key from a peer: 1 to `maxKeyBytes` bytes. */
   const argKey = (key: Uint8Array) =>
     key.length === 0 || key.length > config.maxKeyBytes
@@ -113,6 +126,22 @@ export const make = Effect.gen(function*() {
 
   const query = (q: Wire.Query__Output | null, hops: number) =>
     Effect.flatMap(Query.decode(q, config), (decoded) => whenReady(router.route(decoded, hops)))
+
+  // The fast paths (see `Grpc.unaryFast`): requests answered at once, without a fiber, where
+  // the node owns the key and needs no other node. Anything else, errors included, takes the
+  // Effect path above.
+  const querySync = (q: Wire.Query__Output | null, hops: number) => {
+    if (!isReady) return undefined
+    const decoded = Query.check(q, config)
+    return typeof decoded === "string" ? undefined : router.routeSync(decoded, hops)
+  }
+  /** An entry from a peer that passes every check of `argEntry`, else `undefined`. */
+  const entrySync = (wire: Wire.Entry__Output | null) => {
+    const entry = wire ? entryOf(wire) : undefined
+    if (entry === undefined || notAhead(entry, clock.currentTimeMillisUnsafe(), skewMs) !== undefined) return undefined
+    if (entry.key.length === 0 || entry.key.length > config.maxKeyBytes) return undefined
+    return entry.value !== undefined && entry.value.length > config.maxValueBytes ? undefined : entry
+  }
 
   const adminPort = yield* Effect.serviceOption(AdminSource.AdminPort)
   const transfers = yield* Effect.serviceOption(Transfers.Transfers)
@@ -175,12 +204,27 @@ export const make = Effect.gen(function*() {
           }
         })))
 
+  /** `measured`, for a request answered on the fast path. */
+  const measuredSync = (req: Wire.Query__Output) => {
+    const started = clock.currentTimeNanosUnsafe()
+    const result = querySync(req, 0)
+    if (result !== undefined) {
+      const seconds = Number(clock.currentTimeNanosUnsafe() - started) / 1e9
+      metrics.request(OPS[req.ty] ?? "invalid", result.error === undefined ? "ok" : "not_found", seconds, 0)
+    }
+    return result
+  }
+
   const dht: Wire.DhtNodeHandlers = {
-    QueryDht: Grpc.unary(context, (req: Wire.Query__Output) => measured(req, query(req, 0)))
+    QueryDht: Grpc.unaryFast(context, measuredSync, (req: Wire.Query__Output) => measured(req, query(req, 0)))
   }
 
   const peer: Wire.PeerHandlers = {
-    Forward: Grpc.unary(context, (req: Wire.ForwardRequest__Output) => query(req.query, req.hops)),
+    Forward: Grpc.unaryFast(
+      context,
+      (req: Wire.ForwardRequest__Output) => querySync(req.query, req.hops),
+      (req: Wire.ForwardRequest__Output) => query(req.query, req.hops)
+    ),
     FindOwner: Grpc.unary(context, (req: Wire.FindOwnerRequest__Output) =>
       Effect.gen(function*() {
         const position = yield* parsePosition(req.position, "position")
@@ -273,18 +317,21 @@ export const make = Effect.gen(function*() {
         yield* Handoff.release(start, end)
         return {}
       })),
-    Fetch: Grpc.unary(context, (req: Wire.FetchRequest__Output) =>
-      Effect.map(Effect.andThen(argKey(req.key), Effect.mapError(storage.lookup(req.key), storageError)), (entry): Wire.FetchReply =>
-        Option.match(entry, {
-          onNone: () => ({}),
-          onSome: (e) => ({ entry: toWire(e), ...(e.value === undefined ? {} : { value: e.value }) })
-        }))),
-    Write: Grpc.unary(context, (req: Wire.WriteRequest__Output) =>
+    Fetch: Grpc.unaryFast(context, (req: Wire.FetchRequest__Output): Wire.FetchReply | undefined => {
+      if (req.key.length === 0 || req.key.length > config.maxKeyBytes) return undefined
+      const entry = storage.lookupSync?.(req.key)
+      return entry === undefined ? undefined : fetchReply(entry)
+    }, (req: Wire.FetchRequest__Output) =>
+      Effect.map(Effect.andThen(argKey(req.key), Effect.mapError(storage.lookup(req.key), storageError)), fetchReply)),
+    Write: Grpc.unaryFast(context, (req: Wire.WriteRequest__Output): Wire.WriteReply | undefined => {
+      const entry = entrySync(req.entry)
+      const merged = entry === undefined ? undefined : replication.acceptSync(entry)
+      return merged === undefined ? undefined : writeReply(merged)
+    }, (req: Wire.WriteRequest__Output) =>
       Effect.gen(function*() {
         if (!req.entry) return yield* new Errors.InvalidArgument({ message: "missing entry" })
         const entry = yield* argEntry(req.entry)
-        const merged = yield* replication.accept(entry)
-        return Option.match(merged.previous, { onNone: () => ({}), onSome: (p) => ({ previous: toWire(p) }) })
+        return writeReply(yield* replication.accept(entry))
       })),
     Push: Grpc.unary(context, (req: Wire.PushRequest__Output) =>
       Effect.gen(function*() {

@@ -281,12 +281,12 @@ export const make = (options: Options): Effect.Effect<Store, DataDirError, Scope
       }
     }
 
-    const lookup = (key: Uint8Array) =>
-      read("read", () => {
-        const stored = storedKey(key)
-        const raw = db.get(stored)
-        return raw === undefined ? Option.none<Entry>() : Option.some(decode(stored, raw))
-      })
+    const lookupNow = (key: Uint8Array): Option.Option<Entry> => {
+      const stored = storedKey(key)
+      const raw = db.get(stored)
+      return raw === undefined ? Option.none<Entry>() : Option.some(decode(stored, raw))
+    }
+    const lookup = (key: Uint8Array) => read("read", () => lookupNow(key))
 
     const removeKeys = (keys: ReadonlyArray<Buffer>) =>
       commit("delete", () =>
@@ -297,6 +297,14 @@ export const make = (options: Options): Effect.Effect<Store, DataDirError, Scope
     return {
       get: (key) => Effect.map(lookup(key), Option.flatMap((e) => Option.fromUndefinedOr(e.value))),
       lookup,
+      // LMDB reads are synchronous; a read that throws is left to `lookup` to report.
+      lookupSync: (key) => {
+        try {
+          return lookupNow(key)
+        } catch {
+          return undefined
+        }
+      },
       merge: (offered) =>
         commit("write", () => {
           const stored = storedKey(offered.key)

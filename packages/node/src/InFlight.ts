@@ -18,6 +18,13 @@ interface Epoch {
 export interface Service {
   /** Runs a local operation inside the current epoch. */
   readonly track: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  /**
+   * Runs a synchronous local operation, or returns `undefined` without running it while the
+   * gate is closed (the caller then takes `track`'s path and waits). It needs no epoch: nothing
+   * else runs while it does, so a `drain` sees it either finished or not yet begun, and one
+   * that began after a view change sees the new view.
+   */
+  readonly trackSync: <A>(f: () => A) => A | undefined
   /** Starts a new epoch and waits until every operation of the earlier ones has finished. */
   readonly drain: Effect.Effect<void>
   /** Holds new operations at the gate, then drains the ones in flight. */
@@ -55,6 +62,7 @@ export const make: Effect.Effect<Service> = Effect.gen(function*() {
         Effect.andThen(Effect.uninterruptible(enter)),
         Effect.flatMap((epoch) => Effect.ensuring(effect, leave(epoch)))
       ),
+    trackSync: (f) => Latch.isOpen(gate) ? f() : undefined,
     drain,
     freeze: Effect.andThen(gate.close, drain),
     thaw: Effect.asVoid(gate.open)

@@ -7,7 +7,7 @@
  */
 import type { Errors } from "@crustyring/protocol"
 import { Interval, Position } from "@crustyring/ring"
-import { Context, Effect, Layer, Option } from "effect"
+import { Context, Effect, Layer, Option, Random } from "effect"
 import * as Membership from "./Membership.ts"
 import { NodeConfig } from "./NodeConfig.ts"
 import type { Outcome, Query } from "./Query.ts"
@@ -18,6 +18,11 @@ import type { Entry } from "./Storage.ts"
 export interface Service {
   /** Runs a query as its coordinator. The caller has checked that this node owns the key. */
   readonly apply: (query: Query) => Effect.Effect<Outcome, Errors.RpcError>
+  /**
+   * Runs a query synchronously in `view`, where it needs no other node: a read of this node's
+   * copy alone, or a write to a ring of one process. `undefined` otherwise, and `apply` runs it.
+   */
+  readonly applySync: (view: Membership.View, query: Query) => Outcome | undefined
 }
 
 /** Query execution at the owner. */
@@ -33,6 +38,8 @@ export const make = Effect.gen(function*() {
   const replication = yield* Replication
   // Background read repairs stop with the node.
   const scope = yield* Effect.scope
+  const random = yield* Random.Random
+  const context = yield* Effect.context<never>()
 
   /** Where the current value of a key is read from, in a view. */
   const sourcesOf = (view: Membership.View, key: Uint8Array, forWrite: boolean) => {
@@ -55,15 +62,29 @@ export const make = Effect.gen(function*() {
     return { sources: replicas.slice(0, Math.max(needed, 0)), needed, all: false, repair: true }
   }
 
+  /** Checks the other copies of a key after answering, and repairs the stale ones. */
+  const check = (view: Membership.View, key: Uint8Array) =>
+    replication.read(key, Membership.replicaSet(view, config.replicas), { needed: 0, all: true, repair: true }).pipe(
+      Effect.ignore,
+      Effect.forkIn(scope)
+    )
+
+  const getSync = (view: Membership.View, key: Uint8Array): Option.Option<Entry> | undefined => {
+    // Only where this node's copy alone is the read quorum.
+    const { needed, sources } = sourcesOf(view, key, false)
+    if (sources.length > 0 || needed > 0) return undefined
+    const found = replication.readLocalSync(key)
+    if (found !== undefined && config.readRepairChance > 0 && random.nextDoubleUnsafe() < config.readRepairChance) {
+      Effect.runForkWith(context)(check(view, key))
+    }
+    return found
+  }
+
   const get = (view: Membership.View, key: Uint8Array) =>
     Effect.gen(function*() {
       const { all, needed, repair, sources } = sourcesOf(view, key, false)
       const found = yield* replication.read(key, sources, { needed, all, repair })
-      if (sources.length === 0 && (yield* shouldCheck(config.readRepairChance))) {
-        // Check the other copies after answering, and repair the stale ones.
-        const replicas = Membership.replicaSet(view, config.replicas)
-        yield* replication.read(key, replicas, { needed: 0, all: true, repair: true }).pipe(Effect.ignore, Effect.forkIn(scope))
-      }
+      if (sources.length === 0 && (yield* shouldCheck(config.readRepairChance))) yield* check(view, key)
       return found
     })
 
@@ -75,7 +96,22 @@ export const make = Effect.gen(function*() {
       return newest([before, previous])
     })
 
+  const writeSync = (view: Membership.View, key: Uint8Array, value: Uint8Array | undefined) =>
+    sourcesOf(view, key, true).sources.length > 0 ? undefined : replication.writeSync(view, key, value)
+
+  const outcome = (entry: Option.Option<Entry> | undefined): Outcome | undefined => entry === undefined ? undefined : { value: live(entry) }
+
   return {
+    applySync: (view, query) => {
+      switch (query._tag) {
+        case "Get":
+          return outcome(getSync(view, query.key))
+        case "Set":
+          return outcome(writeSync(view, query.key, query.value))
+        case "Delete":
+          return outcome(writeSync(view, query.key, undefined))
+      }
+    },
     apply: (query) =>
       Effect.flatMap(membership.view, (view) => {
         switch (query._tag) {

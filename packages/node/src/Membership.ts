@@ -235,6 +235,8 @@ export interface Service {
   readonly self: Member
   /** Current view. */
   readonly view: Effect.Effect<View>
+  /** Current view, read synchronously (for the request fast path). */
+  readonly viewSync: () => View
   /** Applies a change to the view atomically and returns a result computed from the old view. */
   readonly modify: <A>(f: (view: View) => readonly [A, View]) => Effect.Effect<A>
   /** Applies a change to the view atomically. */
@@ -297,6 +299,7 @@ export const make = (
       self,
       ref,
       view: SubscriptionRef.get(ref),
+      viewSync: () => SubscriptionRef.getUnsafe(ref),
       modify: (f) => SubscriptionRef.modify(ref, f),
       // An update that returns the view unchanged publishes nothing: watchers wake for changes only.
       update: (f) =>

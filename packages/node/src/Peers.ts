@@ -66,12 +66,18 @@ export const toWire = (e: Entry): Wire.Entry => ({
   version: { hlc: e.version.hlc.toString(), writer: e.version.writer.toString() }
 })
 
-/** A wire entry as a stored one; a malformed version is the sender's bug. */
-export const fromWire = (e: Wire.Entry__Output): Effect.Effect<Entry, Errors.Internal> => {
+/** A wire entry as a stored one, or `undefined` when its version is malformed. */
+export const entryOf = (e: Wire.Entry__Output): Entry | undefined => {
   const hlc = e.version ? Position.parse(e.version.hlc) : undefined
   const writer = e.version ? Position.parse(e.version.writer) : undefined
-  return hlc !== undefined && writer !== undefined
-    ? Effect.succeed({ key: e.key, value: e.tombstone ? undefined : e.value, version: { hlc, writer } })
+  return hlc !== undefined && writer !== undefined ? { key: e.key, value: e.tombstone ? undefined : e.value, version: { hlc, writer } } : undefined
+}
+
+/** A wire entry as a stored one; a malformed version is the sender's bug. */
+export const fromWire = (e: Wire.Entry__Output): Effect.Effect<Entry, Errors.Internal> => {
+  const entry = entryOf(e)
+  return entry !== undefined
+    ? Effect.succeed(entry)
     : Effect.fail(new Errors.Internal({ message: `malformed entry version: ${JSON.stringify(e.version)}` }))
 }
 

@@ -25,33 +25,41 @@ const KIB = 1024
 const formatBytes = (n: number): string =>
   n % (KIB * KIB) === 0 ? `${n / (KIB * KIB)} MiB` : n % KIB === 0 ? `${n / KIB} KiB` : `${n} bytes`
 
+/** Checks a wire query: the query, or a message naming the problem. */
+export const check = (
+  query: Wire.Query__Output | null | undefined,
+  limits: Pick<Settings, "maxKeyBytes" | "maxValueBytes">
+): Query | string => {
+  if (!query) return "missing query"
+  const key = query.key
+  if (key.length === 0) return "key must not be empty"
+  if (key.length > limits.maxKeyBytes) {
+    return `key is ${key.length} bytes; the limit is ${formatBytes(limits.maxKeyBytes)}`
+  }
+  switch (query.ty as unknown) {
+    case "Get":
+      return { _tag: "Get", key }
+    case "Delete":
+      return { _tag: "Delete", key }
+    case "Set": {
+      if (query.value === undefined) return "Set needs a value"
+      if (query.value.length > limits.maxValueBytes) {
+        return `value is ${query.value.length} bytes; the limit is ${formatBytes(limits.maxValueBytes)}`
+      }
+      return { _tag: "Set", key, value: query.value }
+    }
+    default:
+      return `unknown operation ${JSON.stringify(query.ty)}; expected Get (0), Delete (1) or Set (2)`
+  }
+}
+
 /** Decodes and checks a wire query. Fails with INVALID_ARGUMENT naming the problem. */
 export const decode = (
   query: Wire.Query__Output | null | undefined,
   limits: Pick<Settings, "maxKeyBytes" | "maxValueBytes">
 ): Effect.Effect<Query, Errors.InvalidArgument> => {
-  const invalid = (message: string) => Effect.fail(new Errors.InvalidArgument({ message }))
-  if (!query) return invalid("missing query")
-  const key = query.key
-  if (key.length === 0) return invalid("key must not be empty")
-  if (key.length > limits.maxKeyBytes) {
-    return invalid(`key is ${key.length} bytes; the limit is ${formatBytes(limits.maxKeyBytes)}`)
-  }
-  switch (query.ty as unknown) {
-    case "Get":
-      return Effect.succeed({ _tag: "Get", key })
-    case "Delete":
-      return Effect.succeed({ _tag: "Delete", key })
-    case "Set": {
-      if (query.value === undefined) return invalid("Set needs a value")
-      if (query.value.length > limits.maxValueBytes) {
-        return invalid(`value is ${query.value.length} bytes; the limit is ${formatBytes(limits.maxValueBytes)}`)
-      }
-      return Effect.succeed({ _tag: "Set", key, value: query.value })
-    }
-    default:
-      return invalid(`unknown operation ${JSON.stringify(query.ty)}; expected Get (0), Delete (1) or Set (2)`)
-  }
+  const checked = check(query, limits)
+  return typeof checked === "string" ? Effect.fail(new Errors.InvalidArgument({ message: checked })) : Effect.succeed(checked)
 }
 
 /** A checked query back on the wire, for forwarding. */

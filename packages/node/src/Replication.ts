@@ -48,6 +48,15 @@ export interface Service {
   ) => Effect.Effect<Option.Option<Entry>, Errors.RpcError>
   /** Stores an entry that arrived from another node, unless a newer one is held. */
   readonly accept: (entry: Entry) => Effect.Effect<Merged, Errors.RpcError>
+  /**
+   * For the request fast path, the same operations done synchronously, or `undefined` when
+   * they cannot be (the caller then runs the Effect): `read` with no sources, that is this
+   * node's copy; `write` of a new value (`undefined` deletes) where the view has no replicas
+   * to send it to (a ring of one process); and `accept`.
+   */
+  readonly readLocalSync: (key: Uint8Array) => Option.Option<Entry> | undefined
+  readonly writeSync: (view: Membership.View, key: Uint8Array, value: Uint8Array | undefined) => Option.Option<Entry> | undefined
+  readonly acceptSync: (entry: Entry) => Merged | undefined
   /** A new version for a write coordinated here. */
   readonly version: () => Version.Version
   /** Signals that a replica missed a write; the repair loop then runs a round soon. */
@@ -153,6 +162,31 @@ export const make = Effect.gen(function*() {
 
   const signalMissed = () => Effect.asVoid(Queue.offer(missed, undefined))
 
+  /**
+   * The write to try again after a round whose copies answered `previous`, or `undefined` when
+   * done. A copy already held a greater version (one stamped elsewhere in the same millisecond,
+   * or by a clock ahead of ours), so this write would lose to a write acknowledged before it:
+   * it is stamped again above that version, so that a write acknowledged later wins.
+   */
+  const again = (previous: Option.Option<Entry>, attempt: Entry, round: number): Entry | undefined => {
+    if (Option.isNone(previous) || !newer(previous.value, Option.some(attempt)) || round >= 3) return undefined
+    hlc.observe(previous.value.version.hlc)
+    return { ...attempt, version: { hlc: hlc.next(), writer: attempt.version.writer } }
+  }
+
+  const { lookupSync, mergeSync } = storage
+  const writeSync: Service["writeSync"] = (view, key, value) => {
+    if (mergeSync === undefined || Membership.replicaSet(view, config.replicas).length > 0) return undefined
+    // Members down still count: the Effect path fails such a write for want of a quorum.
+    if (Math.min(config.writeQuorum, Membership.memberCount(view, membership.down)) > 1) return undefined
+    let attempt: Entry | undefined = { key, value, version: service.version() }
+    for (let round = 0;; round++) {
+      const previous = mergeSync(attempt).previous
+      attempt = again(previous, attempt, round)
+      if (attempt === undefined) return previous
+    }
+  }
+
   const write: Service["write"] = (view, entry) =>
     Effect.gen(function*() {
       const replicas = Membership.replicaSet(view, config.replicas)
@@ -173,12 +207,9 @@ export const make = Effect.gen(function*() {
           { all: false, counted: 1, what: "acknowledged", onFailure: signalMissed }
         )
         const previous = newest([local.previous, ...answers.map((a) => a.value)])
-        // A copy already held a greater version (one stamped elsewhere in the same millisecond,
-        // or by a clock ahead of ours), so this write would lose to a write acknowledged before
-        // it. Stamp it again above that version: a write acknowledged later wins.
-        if (Option.isNone(previous) || !newer(previous.value, Option.some(attempt)) || round >= 3) return previous
-        hlc.observe(previous.value.version.hlc)
-        attempt = { ...attempt, version: { hlc: hlc.next(), writer: attempt.version.writer } }
+        const next = again(previous, attempt, round)
+        if (next === undefined) return previous
+        attempt = next
       }
     })
 
@@ -214,6 +245,13 @@ export const make = Effect.gen(function*() {
     write,
     read,
     accept,
+    readLocalSync: (key) => lookupSync?.(key),
+    writeSync,
+    acceptSync: (entry) => {
+      if (mergeSync === undefined) return undefined
+      hlc.observe(entry.version.hlc)
+      return mergeSync(entry)
+    },
     missed,
     version: () => ({ hlc: hlc.next(), writer: self.id })
   }

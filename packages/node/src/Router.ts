@@ -54,6 +54,11 @@ const ROUTE_ATTEMPTS = 3
 export interface Service {
   /** Runs a query here or forwards it; `hops` is how many forwards brought it here. */
   readonly route: (query: Query.Query, hops: number) => Effect.Effect<Wire.QueryResult, Errors.RpcError>
+  /**
+   * Runs a query here at once when this node owns its key and can answer without waiting (see
+   * `KeyValue.applySync`); `undefined` otherwise, and `route` takes it.
+   */
+  readonly routeSync: (query: Query.Query, hops: number) => Wire.QueryResult | undefined
   /** Finds the owner of a position, forwarding as queries do. */
   readonly findOwner: (position: Position.Position, hops: number) => Effect.Effect<OwnerInfo, Errors.RpcError>
 }
@@ -147,7 +152,15 @@ export const make = Effect.gen(function*() {
     return yield* forward(position, location.candidates, hops, (to) => peers.findOwner(to.address, position, hops + 1))
   })
 
-  return { route, findOwner } satisfies Service
+  const routeSync = (query: Query.Query, hops: number) =>
+    inFlight.trackSync(() => {
+      const view = membership.viewSync()
+      if (view.phase === "leaving" || !Membership.owns(view, Position.position(query.key))) return undefined
+      const outcome = keyValue.applySync(view, query)
+      return outcome === undefined ? undefined : Query.toResult(query, outcome, hops)
+    })
+
+  return { route, routeSync, findOwner } satisfies Service
 })
 
 /** Query routing. */

@@ -53,6 +53,17 @@ export interface Store {
   readonly purge: (before: bigint) => Effect.Effect<number, StorageError>
   /** The store outlives the process (a data directory): its keys are still there after a stop. */
   readonly durable?: boolean
+  /**
+   * `lookup`, answered synchronously, for the request fast path (see `Grpc.unaryFast`): the
+   * entry, or `undefined` when the store cannot answer now (a read that failed), and the caller
+   * takes the Effect path, which reports the failure. Absent where a store has no such read.
+   */
+  readonly lookupSync?: (key: Uint8Array) => Option.Option<Entry> | undefined
+  /**
+   * `merge`, done synchronously, for the fast path; absent where a write must wait (a durable
+   * store's commit).
+   */
+  readonly mergeSync?: (entry: Entry) => Merged
 }
 
 /** The node's store. */
@@ -109,9 +120,27 @@ export const makeMemoryWith = (positionOf: (key: Uint8Array) => Position.Positio
       return out.map(([k, r]) => entryOf(keyOf(k), r))
     }
     const lookup = (key: Uint8Array): Option.Option<Entry> => {
-      const k = idOf(key)
+      const r = recs.get(idOf(key))
+      // The caller's key has the same bytes as the stored one: no copy back from the map key.
+      return r === undefined ? Option.none() : Option.some(entryOf(key, r))
+    }
+    const merge = (offered: Entry): Merged => {
+      const k = idOf(offered.key)
       const r = recs.get(k)
-      return r === undefined ? Option.none() : Option.some(entryOf(keyOf(k), r))
+      // The previous entry has the offered key's bytes; it goes back to the same caller.
+      const previous = r === undefined ? Option.none<Entry>() : Option.some(entryOf(offered.key, r))
+      if (r !== undefined && Version.compare(offered.version, r) <= 0) return { previous, applied: false }
+      const { hlc, writer } = offered.version
+      if (r) {
+        if (r.value === undefined) tombstones--
+        r.value = offered.value
+        r.hlc = hlc
+        r.writer = writer
+      } else {
+        recs.set(k, { position: positionOf(offered.key), value: offered.value, hlc, writer })
+      }
+      if (offered.value === undefined) tombstones++
+      return { previous, applied: true }
     }
     return {
       get: (key) =>
@@ -120,25 +149,9 @@ export const makeMemoryWith = (positionOf: (key: Uint8Array) => Position.Positio
           return value === undefined ? Option.none() : Option.some(value)
         }),
       lookup: (key) => Effect.sync(() => lookup(key)),
-      merge: (offered) =>
-        Effect.sync(() => {
-          const k = idOf(offered.key)
-          const r = recs.get(k)
-          // The previous entry has the offered key's bytes; it goes back to the same caller.
-          const previous = r === undefined ? Option.none<Entry>() : Option.some(entryOf(offered.key, r))
-          if (r !== undefined && Version.compare(offered.version, r) <= 0) return { previous, applied: false }
-          const { hlc, writer } = offered.version
-          if (r) {
-            if (r.value === undefined) tombstones--
-            r.value = offered.value
-            r.hlc = hlc
-            r.writer = writer
-          } else {
-            recs.set(k, { position: positionOf(offered.key), value: offered.value, hlc, writer })
-          }
-          if (offered.value === undefined) tombstones++
-          return { previous, applied: true }
-        }),
+      merge: (offered) => Effect.sync(() => merge(offered)),
+      lookupSync: lookup,
+      mergeSync: merge,
       scan: (start, end) => Stream.suspend(() => Stream.fromIterable(matching(start, end))),
       removeRange: (start, end) =>
         Effect.sync(() => {

@@ -280,6 +280,43 @@ for (const [name, makeStore, numRuns] of stores) {
     })
   })
 
+  describe(`${name} Storage: the synchronous fast path`, () => {
+    it.effect("lookupSync and mergeSync, where a store has them, agree with lookup and merge", () => {
+      const ops = fc.array(
+        fc.record({
+          key: fc.constantFrom("a", "b", "c"),
+          hlc: fc.bigInt({ min: 0n, max: 5n }),
+          live: fc.boolean(),
+          sync: fc.boolean()
+        }),
+        { maxLength: 25 }
+      )
+      return checkProperty(ops, (list) =>
+        Effect.gen(function*() {
+          const store = yield* makeStore
+          // The memory store has both; the durable one reads synchronously but commits a write.
+          assert.isDefined(store.lookupSync)
+          assert.strictEqual(store.mergeSync !== undefined, !store.durable)
+          const twin = yield* Storage.makeMemory
+          for (const w of list) {
+            const entry = { key: bytes(w.key), value: w.live ? bytes(`v${w.hlc}`) : undefined, version: ver(w.hlc) }
+            const merged = w.sync && store.mergeSync ? store.mergeSync(entry) : yield* store.merge(entry)
+            const expected = yield* twin.merge(entry)
+            assert.strictEqual(merged.applied, expected.applied)
+            assert.deepStrictEqual(Option.getOrUndefined(merged.previous)?.version, Option.getOrUndefined(expected.previous)?.version)
+            for (const key of ["a", "b", "c"]) {
+              const now = store.lookupSync!(bytes(key))
+              const later = yield* store.lookup(bytes(key))
+              assert.isDefined(now)
+              assert.deepStrictEqual(Option.map(now!, (e) => [text(e.key), valueText(e.value), e.version]), Option.map(later, (e) => [text(e.key), valueText(e.value), e.version]))
+            }
+          }
+          assert.strictEqual(yield* store.tombstones, yield* twin.tombstones)
+          assert.strictEqual(yield* store.count(p(0n), p(0n)), yield* twin.count(p(0n), p(0n)))
+        }), numRuns / 4)
+    })
+  })
+
   describe(`${name} Storage: tombstones`, () => {
     it.effect("a tombstone hides the value from get and count, but lookup and scan return it", () =>
       Effect.gen(function*() {

@@ -161,6 +161,34 @@ export const unary = <R, Req, Res>(
 (call, callback) => {
   const late = lateBy(call.metadata)
   if (late > 0) return callback(lateError(late))
+  run(context, handler, call, callback)
+}
+
+/**
+ * A unary handler with a synchronous fast path: `fast` answers the request at once, or returns
+ * `undefined` to have `handler` run as `unary` runs it. For hot requests whose common case needs
+ * no I/O (a read of a key the node owns): a fiber per request was most of their cost. `fast`
+ * must not throw, and leaves every error (a bad request included) to `handler`.
+ */
+export const unaryFast = <R, Req, Res>(
+  context: Context.Context<R>,
+  fast: (request: Req) => Res | undefined,
+  handler: (request: Req, call: grpc.ServerUnaryCall<Req, Res>) => Effect.Effect<Res, Errors.RpcError, R>
+): grpc.handleUnaryCall<Req, Res> =>
+(call, callback) => {
+  const late = lateBy(call.metadata)
+  if (late > 0) return callback(lateError(late))
+  const answer = fast(call.request)
+  if (answer !== undefined) return callback(null, answer)
+  run(context, handler, call, callback)
+}
+
+const run = <R, Req, Res>(
+  context: Context.Context<R>,
+  handler: (request: Req, call: grpc.ServerUnaryCall<Req, Res>) => Effect.Effect<Res, Errors.RpcError, R>,
+  call: grpc.ServerUnaryCall<Req, Res>,
+  callback: grpc.sendUnaryData<Res>
+): void => {
   const fiber = Effect.runForkWith(context)(handler(call.request, call))
   const onCancel = () => fiber.interruptUnsafe()
   call.on("cancelled", onCancel)

@@ -117,3 +117,55 @@ describe("Grpc per-connection limits", () => {
       expect(ran).toBe(1)
     }))
 })
+
+describe("Grpc.unaryFast", () => {
+  /** A Ping whose fast path answers when `fast.answer` is set, and whose Effect path counts its runs. */
+  const fastServer = Effect.gen(function*() {
+    const state = { answer: undefined as number | undefined, fastCalls: 0, effectRuns: 0 }
+    const server = yield* Grpc.listen({ host: "127.0.0.1", port: 0 })
+    const context = yield* Effect.context<never>()
+    const implementation: Partial<Wire.PeerHandlers> = {
+      Ping: Grpc.unaryFast(
+        context,
+        () => {
+          state.fastCalls++
+          return state.answer === undefined ? undefined : { vnodes: state.answer }
+        },
+        () =>
+          Effect.sync(() => {
+            state.effectRuns++
+            return { vnodes: 99 }
+          })
+      )
+    }
+    yield* server.add({ definition: Proto.proto.peer.Peer.service, implementation: implementation as grpc.UntypedServiceImplementation })
+    const address = `127.0.0.1:${server.port}`
+    const client = yield* Grpc.client(Proto.proto.peer.Peer, address)
+    const ping = Grpc.call<Wire.PingReply__Output>(address, "2 seconds", (o, cb) => client.Ping({}, o, cb))
+    return { state, ping, address }
+  })
+
+  it.live("answers from the fast path when it has an answer, and runs the Effect only when it has none", () =>
+    Effect.gen(function*() {
+      const { ping, state } = yield* fastServer
+      state.answer = 7
+      expect((yield* ping).vnodes).toBe(7)
+      expect(state).toEqual({ answer: 7, fastCalls: 1, effectRuns: 0 })
+      state.answer = undefined
+      expect((yield* ping).vnodes).toBe(99)
+      expect(state).toEqual({ answer: undefined, fastCalls: 2, effectRuns: 1 })
+    }))
+
+  it.live("refuses a late call before either path runs", () =>
+    Effect.gen(function*() {
+      const { address, state } = yield* fastServer
+      state.answer = 7
+      const raw = new Proto.proto.peer.Peer(address, grpc.credentials.createInsecure()) as unknown as Wire.PeerClient
+      yield* Effect.addFinalizer(() => Effect.sync(() => (raw as unknown as grpc.Client).close()))
+      const late = new grpc.Metadata()
+      late.set(Grpc.DEADLINE_HEADER, String(Date.now() - 5000))
+      const refused = yield* Effect.result(Grpc.call(address, "2 seconds", (o, cb) => raw.Ping({}, late, o, cb)))
+      assert.isTrue(Result.isFailure(refused) && refused.failure._tag === "DeadlineExceeded")
+      expect(state.fastCalls + state.effectRuns).toBe(0)
+    }))
+})

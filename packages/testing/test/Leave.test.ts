@@ -123,6 +123,40 @@ describe("Leave", () => {
       for (const k of keys.slice(0, 8)) expect(yield* held(predecessor, k)).toEqual(Option.some(`new-${k}`))
     }))
 
+  it.effect("queries at a leaving node wait while its range is frozen for the take-over, then go to the taker", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(Date.UTC(2026, 0, 1))
+      const h = yield* harness({ replicas: 1, writeQuorum: 1, pingInterval: Duration.millis(500), failureTimeout: Duration.seconds(5) })
+      const nodes = yield* startRing(h, 4)
+      const sorted = sortedOf(nodes)
+      const [predecessor, leaving] = [sorted[0]!, sorted[1]!]
+      const [kept, written] = keysOwnedBy(nodes, leaving, 2, "frozen")
+      yield* h.query(leaving.address, { ty: "Set", key: bytes(kept!), value: bytes("old") })
+      // The take-over request takes 1.5 s to reach the predecessor: the leaving node's range
+      // stays frozen (operations held at the gate) that long.
+      h.faults.rule = (from, to) => from === leaving.address && to === predecessor.address ? { drop: false, delayMs: 1500 } : undefined
+      const leaves = yield* Effect.forkChild(leaving.close)
+      yield* TestClock.adjust("100 millis")
+      const ops = yield* Effect.forkChild(Effect.all([
+        h.query(leaving.address, { ty: "Set", key: bytes(written!), value: bytes("new") }),
+        h.query(leaving.address, { ty: "Get", key: bytes(kept!) })
+      ], { concurrency: "unbounded" }))
+      yield* TestClock.adjust("500 millis")
+      // Neither is answered from the leaving node's own copy while it hands the range over.
+      expect(ops.pollUnsafe()).toBeUndefined()
+      yield* TestClock.adjust("6 seconds")
+      const [set, get] = yield* Fiber.join(ops)
+      expect(set.error).toBeUndefined()
+      expect(text(get.value)).toBe("old")
+      // Once thawed, they were forwarded: the leaving node owns nothing any more.
+      expect(set.hops).toBeGreaterThan(0)
+      expect(get.hops).toBeGreaterThan(0)
+      expect(leaves.pollUnsafe()).toBeDefined()
+      h.nodes.splice(h.nodes.indexOf(leaving), 1)
+      h.faults.rule = () => undefined
+      expect(yield* held(predecessor, written!)).toEqual(Option.some("new"))
+    }))
+
   it.effect("the last node of a ring leaves at once, with no one to hand over to", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(Date.UTC(2026, 0, 1))
