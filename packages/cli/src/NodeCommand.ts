@@ -80,6 +80,10 @@ const flags = {
     Flag.withDescription("Most keys per second moved by repair and re-replication (default 10000)"),
     Flag.withDefault(NodeConfig.defaults.repairRate)
   ),
+  readRepairChance: Flag.Finite("read-repair-chance").pipe(
+    Flag.withDescription("Share of single-copy reads that check the other copies afterwards and repair them, 0 to 1 (default 0.01)"),
+    Flag.withDefault(NodeConfig.defaults.readRepairChance)
+  ),
   tombstoneGrace: Durations.flag("tombstone-grace", "How long deletes are remembered so every replica learns them (default 1h)"),
   maxClockSkew: Durations.flag("max-clock-skew", "Refuse copies from peers whose version is this far ahead of this node's clock (default 1m)"),
   dataDir: Flag.String("data-dir").pipe(
@@ -118,6 +122,7 @@ const flagNames = (message: string) =>
     .replace(/^read quorum/, "--read-quorum")
     .replace(/the replica count \(/, "--replicas (")
     .replace(/^repair rate/, "--repair-rate")
+    .replace(/^read-repair chance/, "--read-repair-chance")
     .replace(/^failure timeout/, "--failure-timeout")
     .replace(/ping interval/, "--ping-interval")
     .replace(/^virtual nodes/, "--vnodes")
@@ -165,6 +170,7 @@ export const command = Command.make("dht", flags, (f) =>
         : yield* duration("dead-after", f.deadAfter, NodeConfig.defaults.deadAfter),
       repairInterval: yield* duration("repair-interval", f.repairInterval, NodeConfig.defaults.repairInterval),
       repairRate: f.repairRate,
+      readRepairChance: f.readRepairChance,
       tombstoneGrace: yield* duration("tombstone-grace", f.tombstoneGrace, NodeConfig.defaults.tombstoneGrace),
       maxClockSkew: yield* duration("max-clock-skew", f.maxClockSkew, NodeConfig.defaults.maxClockSkew),
       httpPort

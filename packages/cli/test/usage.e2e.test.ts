@@ -61,6 +61,12 @@ describe.concurrent("dht: bad input", () => {
       expectRejected(yield* run("dht", ["--port", "0", "--advertise", "h:1#2"]), 1, /--advertise must be a plain host:port/)
     }))
 
+  it.live("--read-repair-chance outside 0..1, or not a number, exits 1 naming the flag", () =>
+    Effect.gen(function*() {
+      expectRejected(yield* run("dht", ["--port", "0", "--read-repair-chance", "1.5"]), 1, /--read-repair-chance must be between 0 and 1, got 1.5/)
+      expectRejected(yield* run("dht", ["--port", "0", "--read-repair-chance", "often"]), 1, /--read-repair-chance/)
+    }))
+
   it.live("two different ports exit 1", () =>
     Effect.gen(function*() {
       expectRejected(yield* run("dht", ["5000", "--port", "5001"]), 1, /port given twice/)

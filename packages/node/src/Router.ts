@@ -3,7 +3,7 @@
  * it. Every forward gets strictly closer to the key, and a hop budget stops a broken ring from
  * bouncing a request around.
  */
-import { Errors, type Wire } from "@crustyring/protocol"
+import { Address, Errors, type Wire } from "@crustyring/protocol"
 import { Interval, Position, Ring } from "@crustyring/ring"
 import { Context, Effect, Layer } from "effect"
 import { InFlight } from "./InFlight.ts"
@@ -13,7 +13,7 @@ import * as Metrics from "./Metrics.ts"
 import { NodeConfig } from "./NodeConfig.ts"
 import { type OwnerInfo, Peers } from "./Peers.ts"
 import * as Query from "./Query.ts"
-import { VirtualNodes } from "./VirtualNodes.ts"
+import * as VirtualNodes from "./VirtualNodes.ts"
 
 /** Where a position is served from this node's point of view. */
 export type Location =
@@ -74,7 +74,7 @@ export const make = Effect.gen(function*() {
   const inFlight = yield* InFlight
   const keyValue = yield* KeyValue
   const peers = yield* Peers
-  const vnodes = yield* VirtualNodes
+  const vnodes = yield* VirtualNodes.VirtualNodes
 
   /**
    * With virtual nodes, the members closest before `position` that any virtual node of this
@@ -136,12 +136,28 @@ export const make = Effect.gen(function*() {
     return attempt(0)
   }
 
+  const selfIndex = Address.vnode(membership.self.address)
+  /**
+   * Another virtual node of this process that owns `position`: a query for it is handed over
+   * in the process rather than sent to the process's own port, counted as a forward.
+   */
+  const localOwner = (position: Position.Position, hops: number): VirtualNodes.Local | undefined => {
+    if (vnodes.count === 1 || hops >= config.maxHops) return undefined
+    const index = vnodes.localOwner(position)
+    return index === undefined || index === selfIndex ? undefined : vnodes.locals[index]
+  }
+
   // Untraced: this runs once per request, and a span plus a captured stack per call showed up
   // as the largest Effect cost in the CPU profile (see examples/bench).
   const route = Effect.fnUntraced(function*(query: Query.Query, hops: number) {
     const position = Position.position(query.key)
     const step = yield* runLocal(position, () => keyValue.apply(query), vnodes.count === 1 ? [] : yield* nearby(position))
     if (step._tag === "Done") return Query.toResult(query, step.value, hops)
+    const local = localOwner(position, hops)
+    if (local !== undefined) {
+      metrics.forwarded()
+      return yield* local.route(query, hops + 1)
+    }
     return yield* forward(position, step.candidates, hops, (to) => peers.forward(to.address, Query.encode(query), hops + 1))
   })
 
@@ -152,14 +168,22 @@ export const make = Effect.gen(function*() {
     return yield* forward(position, location.candidates, hops, (to) => peers.findOwner(to.address, position, hops + 1))
   })
 
-  const routeSync = (query: Query.Query, hops: number) =>
-    inFlight.trackSync(() => {
+  const routeSync = (query: Query.Query, hops: number): Wire.QueryResult | undefined => {
+    const position = Position.position(query.key)
+    const result = inFlight.trackSync(() => {
       const view = membership.viewSync()
-      if (view.phase === "leaving" || !Membership.owns(view, Position.position(query.key))) return undefined
+      if (view.phase === "leaving" || !Membership.owns(view, position)) return undefined
       const outcome = keyValue.applySync(view, query)
       return outcome === undefined ? undefined : Query.toResult(query, outcome, hops)
     })
+    if (result !== undefined) return result
+    const local = localOwner(position, hops)
+    const handed = local?.routeSync(query, hops + 1)
+    if (handed !== undefined) metrics.forwarded()
+    return handed
+  }
 
+  vnodes.locals[selfIndex] = { route, routeSync }
   return { route, routeSync, findOwner } satisfies Service
 })
 

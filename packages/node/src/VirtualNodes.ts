@@ -6,10 +6,11 @@
  * them see each other: to route through what any of them knows, and to drop only the copies
  * that none of them needs.
  */
-import type { Errors } from "@crustyring/protocol"
-import { Ring } from "@crustyring/ring"
+import { Address, type Errors, type Wire } from "@crustyring/protocol"
+import { type Position, Ring } from "@crustyring/ring"
 import { Clock, Context, Deferred, Effect, Layer } from "effect"
 import * as Membership from "./Membership.ts"
+import type { Query } from "./Query.ts"
 
 /** How long a merged view of the process's knowledge is reused before it is rebuilt. */
 const KNOWN_TTL_MS = 250
@@ -28,6 +29,20 @@ export interface Service {
    * once per round however many of its positions they watch.
    */
   readonly probes: Map<string, { readonly at: number; readonly result: Deferred.Deferred<number, Errors.RpcError> }>
+  /**
+   * How each virtual node runs a query handed to it by another of the process (its router's
+   * `route` and `routeSync`), by index: a query for a key another position of this process
+   * owns is run there directly, not sent to this process over the network.
+   */
+  readonly locals: Array<Local>
+  /** The index of the virtual node of this process that owns `position` in its own view, if any. */
+  readonly localOwner: (position: Position.Position) => number | undefined
+}
+
+/** A virtual node's query entry points, for the other virtual nodes of its process. */
+export interface Local {
+  readonly route: (query: Query, hops: number) => Effect.Effect<Wire.QueryResult, Errors.RpcError>
+  readonly routeSync: (query: Query, hops: number) => Wire.QueryResult | undefined
 }
 
 /** The virtual nodes of this process. */
@@ -44,9 +59,32 @@ export const make = (count: number): Service => {
       readonly ring: Ring.Ring<Membership.Member>
     }
     | undefined
+  // The positions of this process in ID order, once every virtual node has registered.
+  let sorted: ReadonlyArray<{ readonly id: Position.Position; readonly index: number }> | undefined
+  const localOwner = (position: Position.Position): number | undefined => {
+    if (members.length < count) return undefined
+    sorted ??= members.map((m) => ({ id: m.self.id, index: Address.vnode(m.self.address) })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    // The greatest position at or before `position`, wrapping round to the last.
+    let lo = 0
+    let hi = sorted.length - 1
+    let at = sorted.length - 1
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1
+      if (sorted[mid]!.id <= position) {
+        at = mid
+        lo = mid + 1
+      } else hi = mid - 1
+    }
+    const index = sorted[at]!.index
+    const view = members[index]?.viewSync()
+    // It owns the position only if no other process's position lies between them.
+    return view !== undefined && view.phase === "ready" && Membership.owns(view, position) ? index : undefined
+  }
   return {
     count,
     members,
+    locals: [],
+    localOwner,
     probes: new Map(),
     known: Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis

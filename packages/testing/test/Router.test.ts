@@ -183,3 +183,33 @@ describe("Router", () => {
       expect(fine.hops).toBe(1)
     }))
 })
+
+describe("Router with virtual nodes", () => {
+  it.effect("a query for a key another position of the same process owns is handed over in the process: one hop, no call to itself", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(Date.UTC(2026, 0, 1))
+      const h = yield* harness({ vnodes: 4, replicas: 1, writeQuorum: 1 })
+      const [a, b] = yield* startRing(h, 2)
+      // Every position of both processes, and the keys each of A's positions after the first owns.
+      const ring = Ring.make([a!, b!].flatMap((n) => n.node.vnodes.map((m) => ({ id: m.self.id, address: m.self.address }))))
+      const owner = (key: string) => Ring.owner(ring, Position.position(bytes(key)))!.address
+      const keys = Array.from({ length: 400 }, (_, i) => `local-${i}`)
+        .filter((k) => owner(k).startsWith(`${a!.address}#`))
+        .slice(0, 12)
+      expect(keys.length).toBe(12)
+      const calls: Array<string> = []
+      h.faults.rule = (from, to) => {
+        calls.push(`${from} -> ${to}`)
+        return undefined
+      }
+      for (const key of keys) {
+        const set = yield* h.query(a!.address, { ty: "Set", key: bytes(key), value: bytes(`v-${key}`) })
+        const got = yield* h.query(a!.address, { ty: "Get", key: bytes(key) })
+        expect([set.error, set.hops, text(got.value), got.hops], key).toEqual([undefined, 1, `v-${key}`, 1])
+      }
+      // Only the client's calls and their replies crossed the network.
+      expect(calls.filter((c) => !c.includes("client:")), "calls between nodes").toEqual([])
+      for (const key of keys) expect(yield* held(a!, key)).toEqual(Option.some(`v-${key}`))
+    }))
+})
+
