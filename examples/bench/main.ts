@@ -16,7 +16,8 @@
  *      three grpc-js hops; once all in this process (a TestCluster), and once as five `dht`
  *      processes beside a chain of three processes
  *   l. many nodes in one process, as users' test suites run them: a 16-node TestCluster and its
- *      owner-direct client in this process, 16 in flight, vs the same load on one node
+ *      owner-direct client in this process, 16 in flight, vs the same load on one node; beside it
+ *      the same layout with bare grpc-js servers (fanout.ts)
  *
  * Each section prints an aligned table; the run writes `bench-results.json` at the repo root
  * and prints the same JSON as the last stdout line.
@@ -51,6 +52,7 @@ import { fileURLToPath } from "node:url"
 import * as Balance from "./balance.ts"
 import * as Bare from "./bare.ts"
 import * as Latency from "./latency.ts"
+import * as Fanout from "./fanout.ts"
 import * as Load from "./load.ts"
 import * as Many from "./many.ts"
 import { fmt, header, mean, median, percentile, round, table } from "./stats.ts"
@@ -1078,15 +1080,22 @@ const MANY_TARGET = 0.25
 const sectionL = async () => {
   header(`l. ${MANY_NODES} nodes in one process (TestCluster, owner-direct client in the same process) vs one node`)
   const options = { seconds: WINDOW_MS / 1000, warmupMs: WARMUP_MS }
+  type Rates = Record<"get" | "set", number>
   const runs = { one: [] as Array<Record<"get" | "set", Many.Phase>>, many: [] as Array<Record<"get" | "set", Many.Phase>> }
+  const floor = { one: [] as Array<Rates>, many: [] as Array<Rates> }
   for (let rep = 0; rep < REPS; rep++) {
     const order = rep % 2 === 0 ? (["one", "many"] as const) : (["many", "one"] as const)
     for (const mode of order) runs[mode].push(await Many.measure(mode === "one" ? 1 : MANY_NODES, options))
+    // The same layout with bare grpc-js servers: what gRPC alone gives up with 16 servers.
+    for (const mode of order) {
+      floor[mode].push(await Fanout.measure(mode === "one" ? 1 : MANY_NODES, mode === "one" ? 0 : 2, { warmupMs: WARMUP_MS, ms: WINDOW_MS }))
+    }
   }
   const rows: Array<Array<string>> = []
   const json: Record<string, unknown> = {}
   for (const op of ["get", "set"] as const) {
     const ratios = runs.many.map((r, i) => r[op].opsPerSec / runs.one[i]![op].opsPerSec)
+    const floorRatios = floor.many.map((r, i) => r[op] / floor.one[i]![op])
     const of = (mode: "one" | "many") => ({
       opsPerSec: median(runs[mode].map((r) => r[op].opsPerSec)),
       p50: median(runs[mode].map((r) => r[op].p50))
@@ -1094,21 +1103,34 @@ const sectionL = async () => {
     const one = of("one")
     const many = of("many")
     const name = op === "set" ? "Set" : "Get"
-    rows.push([name, "1", fmt(one.opsPerSec), fmt(one.p50, 2), "1.00x"])
-    rows.push([name, String(MANY_NODES), fmt(many.opsPerSec), fmt(many.p50, 2), ratio(median(ratios))])
+    const floorOne = median(floor.one.map((r) => r[op]))
+    const floorMany = median(floor.many.map((r) => r[op]))
+    rows.push([name, "Crusty Ring", "1", fmt(one.opsPerSec), fmt(one.p50, 2), "1.00x"])
+    rows.push([name, "Crusty Ring", String(MANY_NODES), fmt(many.opsPerSec), fmt(many.p50, 2), ratio(median(ratios))])
+    rows.push([name, "bare grpc-js", "1", fmt(floorOne), "", "1.00x"])
+    rows.push([name, "bare grpc-js", String(MANY_NODES), fmt(floorMany), "", ratio(median(floorRatios))])
     json[op] = {
       oneOpsPerSec: round(one.opsPerSec, 0),
       manyOpsPerSec: round(many.opsPerSec, 0),
       oneP50Ms: round(one.p50, 2),
       manyP50Ms: round(many.p50, 2),
       ratio: round(median(ratios), 3),
+      ratioPerRep: ratios.map((x) => round(x, 3)),
+      bareOneOpsPerSec: round(floorOne, 0),
+      bareManyOpsPerSec: round(floorMany, 0),
+      bareRatio: round(median(floorRatios), 3),
+      ratioVsBareRatio: round(median(ratios) / median(floorRatios), 3),
       meetsTarget: median(ratios) >= MANY_TARGET
     }
   }
-  console.log(table(["op", "nodes", "ops/s", "p50 ms", "ops/s vs one node"], rows))
+  console.log(table(["op", "servers", "count", "ops/s", "p50 ms", "ops/s vs one"], rows))
   console.log(
     `${Many.IN_FLIGHT} in flight over ${Many.KEYS} keys of ${VALUE_BYTES} B, TestCluster defaults (3 copies, write quorum 2, read quorum 1, one position per node); ` +
       `medians of ${REPS} repetitions, modes alternating. Target: >= ${MANY_TARGET}x of one node.`
+  )
+  console.log(
+    `Bare grpc-js: ${MANY_NODES} Map servers and a raw client in this process, each request to the key's server; a Set there is stored and copied to the` +
+      " next two servers, answered after the first copy (the calls of 3 copies, write quorum 2). Its ratio is what gRPC alone gives up in this layout."
   )
   return { nodes: MANY_NODES, inFlight: Many.IN_FLIGHT, keys: Many.KEYS, reps: REPS, targetRatio: MANY_TARGET, ...json }
 }
