@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os"
 import { defineConfig } from "vitest/config"
 import { SOURCE_CONDITION } from "./vitest.shared.ts"
 
@@ -9,6 +10,10 @@ if (!(process.env.NODE_OPTIONS ?? "").includes(conditions)) {
 
 export default defineConfig({
   test: {
-    projects: ["packages/*"]
+    projects: ["packages/*"],
+    // At least two test files at once. Vitest's default on two cores is one, but most files
+    // spend their time waiting on the processes and servers they start: two at once took the
+    // suite from 809 s to 636 s on a 2-core machine, with the same results.
+    maxWorkers: Math.max(2, availableParallelism() - 1)
   }
 })
