@@ -359,7 +359,8 @@ export const make = (target: Target, options: Options = {}) =>
 
     const query: Service["query"] = (q) =>
       Effect.gen(function*() {
-        const what = describeRequest(q)
+        // Named only in errors and logs: formatting the key costs more than a cheap request.
+        const what = () => describeRequest(q)
         const deadlineAt = (yield* Clock.currentTimeMillis) + Duration.toMillis(deadline)
         const tried = new Set<string>()
         let last: Failure | undefined
@@ -392,15 +393,15 @@ export const make = (target: Target, options: Options = {}) =>
                 yield* forget(f.node)
               }
               if (f.node !== undefined) yield* refreshInBackground
-              yield* Effect.logDebug(`${what}: attempt ${made} failed, retrying: ${describeFailure(f)}`)
+              yield* Effect.logDebug(`${what()}: attempt ${made} failed, retrying: ${describeFailure(f)}`)
             })
           )
         )
 
         const failed = (f: Failure): ClientError.InvalidRequest | ClientError.AccessDenied | ClientError.Unavailable | ClientError.Timeout => {
           const message = retryable(f)
-            ? `${what}: no node answered in ${made} attempt${made === 1 ? "" : "s"} (last error: ${describeFailure(f)})`
-            : `${what}: ${f.error._tag === "InvalidArgument" ? f.error.message : describeFailure(f)}`
+            ? `${what()}: no node answered in ${made} attempt${made === 1 ? "" : "s"} (last error: ${describeFailure(f)})`
+            : `${what()}: ${f.error._tag === "InvalidArgument" ? f.error.message : describeFailure(f)}`
           return f.error._tag === "InvalidArgument"
             ? new ClientError.InvalidRequest({ message })
             : f.error._tag === "Unauthenticated" || f.error._tag === "PermissionDenied"
@@ -418,7 +419,7 @@ export const make = (target: Target, options: Options = {}) =>
             orElse: () =>
               Effect.fail(
                 new ClientError.Timeout({
-                  message: `${what}: no node answered within ${Duration.format(deadline)}` +
+                  message: `${what()}: no node answered within ${Duration.format(deadline)}` +
                     (last === undefined ? "" : ` (last error: ${describeFailure(last)})`)
                 })
               )

@@ -74,7 +74,10 @@ export const make = Effect.gen(function*() {
     const { needed, sources } = sourcesOf(view, key, false)
     if (sources.length > 0 || needed > 0) return undefined
     const found = replication.readLocalSync(key)
-    if (found !== undefined && config.readRepairChance > 0 && random.nextDoubleUnsafe() < config.readRepairChance) {
+    if (
+      found !== undefined && config.readRepairChance > 0 && random.nextDoubleUnsafe() < config.readRepairChance &&
+      Membership.replicaSet(view, config.replicas).length > 0
+    ) {
       Effect.runForkWith(context)(check(view, key))
     }
     return found

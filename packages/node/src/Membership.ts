@@ -59,6 +59,9 @@ export const processOf = (member: Member): string => Address.target(member.addre
  * `replicas - 1` successors. Fewer when the ring spans fewer processes.
  */
 export const replicaSet = (view: View, replicas: number): ReadonlyArray<Member> => {
+  // Views are immutable: each is worked out once (a request asks for it once or twice).
+  const cached = replicaSets.get(view)
+  if (cached?.replicas === replicas) return cached.members
   const out: Array<Member> = []
   const used = new Set([processOf(view.self)])
   for (const m of view.successors) {
@@ -68,8 +71,10 @@ export const replicaSet = (view: View, replicas: number): ReadonlyArray<Member> 
     used.add(p)
     out.push(m)
   }
+  replicaSets.set(view, { replicas, members: out })
   return out
 }
+const replicaSets = new WeakMap<View, { readonly replicas: number; readonly members: ReadonlyArray<Member> }>()
 
 /**
  * Whether the whole ring fits in one replica set, so this process holds a copy of every range.
@@ -179,8 +184,15 @@ export const recentlyGone = (service: Pick<Service, "gone">, now: number): Reado
  * its fingers and its down members. A node cut off from the rest still counts them all, so it
  * acknowledges nothing alone; a ring that is small by design counts only what it has.
  */
-export const memberCount = (view: View, down: ReadonlyMap<Position.Position, Down>): number =>
-  new Set([...known(view), ...[...down.values()].map((d) => d.member)].map(processOf)).size
+export const memberCount = (view: View, down: ReadonlyMap<Position.Position, Down>): number => {
+  const count = () => new Set([...known(view), ...[...down.values()].map((d) => d.member)].map(processOf)).size
+  // With no member down the count follows from the view alone, which is immutable.
+  if (down.size > 0) return count()
+  let n = memberCounts.get(view)
+  if (n === undefined) memberCounts.set(view, n = count())
+  return n
+}
+const memberCounts = new WeakMap<View, number>()
 
 /**
  * The view with a member that was down taken back, now that it answers again: it goes into the

@@ -71,24 +71,24 @@ export const make = (): Service => {
     serving: gauge("serving", "1 while the node serves (joined and not leaving)")
   }
   // Handles with their attributes made once: an update is then a lookup, not an allocation.
-  const requestBy = new Map<string, Metric.Counter<number>>()
+  const requestBy = new Map<string, Map<Outcome, Metric.Counter<number>>>()
   for (const op of OPS) {
-    for (const outcome of OUTCOMES) requestBy.set(`${op}/${outcome}`, requests.pipe(Metric.withAttributes({ op, outcome })))
+    requestBy.set(op, new Map(OUTCOMES.map((outcome) => [outcome, requests.pipe(Metric.withAttributes({ op, outcome }))])))
   }
-  const latencyBy = new Map(OPS.map((op) => [op, latency.pipe(Metric.withAttributes({ op }))]))
+  const latencyBy = new Map<string, Metric.Histogram<number>>(OPS.map((op) => [op, latency.pipe(Metric.withAttributes({ op }))]))
   const peerBy = new Map<string, Metric.Counter<number>>()
   const movedBy = { repair: moved.pipe(Metric.withAttributes({ kind: "repair" })), handoff: moved.pipe(Metric.withAttributes({ kind: "handoff" })) }
   // Every series exists from the start, so a rate over the first scrape is defined.
-  for (const c of requestBy.values()) c.updateUnsafe(0, context)
+  for (const byOutcome of requestBy.values()) for (const c of byOutcome.values()) c.updateUnsafe(0, context)
   movedBy.repair.updateUnsafe(0, context)
   movedBy.handoff.updateUnsafe(0, context)
   forwards.updateUnsafe(0, context)
   detections.updateUnsafe(0, context)
   return {
     request: (op, outcome, seconds, h) => {
-      const key = OPS.includes(op as never) ? op : "invalid"
-      requestBy.get(`${key}/${outcome}`)?.updateUnsafe(1, context)
-      latencyBy.get(key as (typeof OPS)[number])?.updateUnsafe(seconds, context)
+      const key = requestBy.has(op) ? op : "invalid"
+      requestBy.get(key)!.get(outcome)?.updateUnsafe(1, context)
+      latencyBy.get(key)!.updateUnsafe(seconds, context)
       hops.updateUnsafe(h, context)
     },
     forwarded: () => forwards.updateUnsafe(1, context),

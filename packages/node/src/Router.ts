@@ -169,15 +169,17 @@ export const make = Effect.gen(function*() {
   })
 
   const routeSync = (query: Query.Query, hops: number): Wire.QueryResult | undefined => {
-    const position = Position.position(query.key)
     const result = inFlight.trackSync(() => {
       const view = membership.viewSync()
-      if (view.phase === "leaving" || !Membership.owns(view, position)) return undefined
+      // A node alone owns every key: no need to hash this one.
+      if (view.phase === "leaving" || (view.successors.length > 0 && !Membership.owns(view, Position.position(query.key)))) {
+        return undefined
+      }
       const outcome = keyValue.applySync(view, query)
       return outcome === undefined ? undefined : Query.toResult(query, outcome, hops)
     })
-    if (result !== undefined) return result
-    const local = localOwner(position, hops)
+    if (result !== undefined || vnodes.count === 1) return result
+    const local = localOwner(Position.position(query.key), hops)
     const handed = local?.routeSync(query, hops + 1)
     if (handed !== undefined) metrics.forwarded()
     return handed
