@@ -8,7 +8,8 @@
  */
 import { readFileSync } from "node:fs"
 import * as os from "node:os"
-import { NodeRuntime, NodeServices } from "@effect/platform-node"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import * as Band from "./Band.ts"
