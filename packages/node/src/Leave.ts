@@ -14,6 +14,7 @@ import { Peers } from "./Peers.ts"
 import { Storage } from "./Storage.ts"
 import * as TakeOver from "./TakeOver.ts"
 import * as Events from "./Events.ts"
+import * as VirtualNodes from "./VirtualNodes.ts"
 
 /** How long a leaving node keeps asking a predecessor that is stopping too. */
 const STOPPING_GRACE_MS = 3000
@@ -27,6 +28,7 @@ export const run = Effect.fn("Leave.run")(function*() {
   const peers = yield* Peers
   const bootstrap = yield* Bootstrap
   const storage = yield* Storage
+  const vnodes = yield* Effect.serviceOption(VirtualNodes.VirtualNodes)
   const self = membership.self
 
   const start = yield* membership.view
@@ -57,10 +59,11 @@ export const run = Effect.fn("Leave.run")(function*() {
 
   const handOver = Effect.gen(function*() {
     const view = yield* membership.view
-    const predecessor = yield* Option.match(view.predecessor, {
+    // Past any position of this process that has left already, to the member that took it over.
+    const predecessor = VirtualNodes.takerOf(vnodes, self, yield* Option.match(view.predecessor, {
       onNone: () => peers.findOwner(Membership.next(view).address, Position.wrap(self.id - 1n), 0).pipe(Effect.map((o) => o.owner)),
       onSome: Effect.succeed
-    })
+    }))
     yield* inFlight.freeze
     yield* peers.takeOver(predecessor.address, self, view.successors).pipe(Effect.onError(() => inFlight.thaw))
     return { predecessor, successor: Membership.next(view) }
@@ -102,6 +105,16 @@ export const run = Effect.fn("Leave.run")(function*() {
   yield* peers.predecessorLeft(handed.value.successor.address, self, handed.value.predecessor).pipe(
     Effect.catch((e) => Effect.logWarning(`could not tell successor ${handed.value.successor.address} of the leave: ${e.message}`))
   )
+  if (Option.isSome(vnodes)) {
+    vnodes.value.left.set(self.id, handed.value.predecessor)
+    // Positions of this process that still see this one as their predecessor learn at once.
+    for (const member of vnodes.value.members) {
+      const view = member.viewSync()
+      if (member !== membership && Option.isSome(view.predecessor) && view.predecessor.value.id === self.id) {
+        yield* TakeOver.predecessorLeft(self, handed.value.predecessor).pipe(Effect.provideService(Membership.Membership, member))
+      }
+    }
+  }
   // Wait for the release, unless the taker dies first: then there is no one left to wait for.
   const takerGone = peers.ping(handed.value.predecessor.address).pipe(
     Effect.repeat(Schedule.spaced("500 millis")),

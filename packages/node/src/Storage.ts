@@ -4,8 +4,9 @@
  * by ring position, then by key bytes, so a range hand-off or repair is one scan. Keys are stored
  * whole: two keys at the same position never overwrite each other.
  */
-import { Interval, Position } from "@crustyring/ring"
+import { Position } from "@crustyring/ring"
 import { Context, Effect, Layer, Option, Schema, Stream } from "effect"
+import { createRequire } from "node:module"
 import * as Version from "./Version.ts"
 
 /** One stored entry. `value` is undefined for a tombstone (a delete). */
@@ -73,13 +74,20 @@ export class Storage extends Context.Service<Storage, Store>()("@crustyring/node
 export const newer = (offered: Entry, held: Option.Option<Entry>): boolean =>
   Option.isNone(held) || Version.compare(offered.version, held.value.version) > 0
 
+/** Where a stored key sits in the store's order: ring position, then key bytes. */
+interface Slot {
+  readonly position: bigint
+  /** The key bytes, one byte per char (latin1 strings compare as the bytes do). */
+  readonly id: string
+}
+
 /**
  * One stored key, flat: a single object per key rather than slot, entry and version objects
- * and a copy of the key (the map key already holds the key's bytes). Entries are built from it
- * when read.
+ * and a copy of the key (the map key already holds the key's bytes, and `id` shares that
+ * string). Entries are built from it when read. The same object is the map's value and the
+ * ordered index's key.
  */
-interface Rec {
-  readonly position: Position.Position
+interface Rec extends Slot {
   value: Uint8Array | undefined
   hlc: bigint
   writer: bigint
@@ -93,9 +101,24 @@ const entryOf = (key: Uint8Array, r: Rec): Entry => ({ key, value: r.value, vers
 /** The key bytes back from a map key. */
 const keyOf = (k: string): Uint8Array => Buffer.from(k, "latin1")
 
+/** The store's order. */
+const bySlot = (a: Slot, b: Slot): number =>
+  a.position < b.position ? -1 : a.position > b.position ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0
+
+/** The first slot at a position: no key sorts before the empty string. */
+const at = (position: bigint): Slot => ({ position, id: "" })
+
+/** Past every position on the ring. */
+const PAST_END: Slot = at(1n << 64n)
+
+// sorted-btree is CommonJS with its class on `default`; Node's and Vitest's ESM interop
+// disagree on what a default import of it is, and `require` means the same in both.
+const BTree: typeof import("sorted-btree").default = createRequire(import.meta.url)("sorted-btree").default
+
 /**
- * An in-memory store: a hash map for point operations. Scans sort the matching entries, which
- * is fine for hand-offs and tests; a durable store keeps a real ordered index.
+ * An in-memory store: a hash map for point operations, and a B+ tree of the same records in
+ * ring order, so a range scan, count or removal reads only the range (a process with many
+ * virtual nodes scans many small ranges in every repair round and every leave).
  */
 export const makeMemory: Effect.Effect<Store> = Effect.suspend(() => makeMemoryWith(Position.position))
 
@@ -106,18 +129,32 @@ export const makeMemory: Effect.Effect<Store> = Effect.suspend(() => makeMemoryW
 export const makeMemoryWith = (positionOf: (key: Uint8Array) => Position.Position): Effect.Effect<Store> =>
   Effect.sync(() => {
     const recs = new Map<string, Rec>()
+    // A sorted set: every value is undefined.
+    const index = new BTree<Slot, undefined>(undefined, bySlot)
     let tombstones = 0
+    /** Calls `f` on the records in the range, in ring order from `start`. */
+    const forRange = (start: Position.Position, end: Position.Position, f: (r: Rec) => void): void => {
+      // Returns nothing: a callback's result other than undefined stops the B+ tree's walk.
+      const each = (slot: Slot): void => {
+        f(slot as Rec)
+      }
+      if (start < end) {
+        index.forRange(at(start), at(end), false, each)
+      } else {
+        // Wrapping (or the whole ring when the ends are equal): from `start` to the top, then from 0.
+        index.forRange(at(start), PAST_END, false, each)
+        if (end > 0n) index.forRange(at(0n), at(end), false, each)
+      }
+    }
     const matching = (start: Position.Position, end: Position.Position): Array<Entry> => {
-      const out: Array<[string, Rec]> = []
-      for (const kr of recs) if (Interval.inHalfOpen(kr[1].position, start, end)) out.push(kr)
-      // Ring order from `start`: positions at or after `start` first, then the wrapped part;
-      // keys at one position by their bytes (latin1 strings compare as the bytes do).
-      out.sort(([ka, a], [kb, b]) => {
-        const da = Interval.distance(start, a.position)
-        const db = Interval.distance(start, b.position)
-        return da < db ? -1 : da > db ? 1 : ka < kb ? -1 : ka > kb ? 1 : 0
-      })
-      return out.map(([k, r]) => entryOf(keyOf(k), r))
+      const out: Array<Entry> = []
+      forRange(start, end, (r) => out.push(entryOf(keyOf(r.id), r)))
+      return out
+    }
+    const remove = (r: Rec): void => {
+      if (r.value === undefined) tombstones--
+      recs.delete(r.id)
+      index.delete(r)
     }
     const lookup = (key: Uint8Array): Option.Option<Entry> => {
       const r = recs.get(idOf(key))
@@ -137,7 +174,9 @@ export const makeMemoryWith = (positionOf: (key: Uint8Array) => Position.Positio
         r.hlc = hlc
         r.writer = writer
       } else {
-        recs.set(k, { position: positionOf(offered.key), value: offered.value, hlc, writer })
+        const rec: Rec = { position: positionOf(offered.key), id: k, value: offered.value, hlc, writer }
+        recs.set(k, rec)
+        index.set(rec, undefined)
       }
       if (offered.value === undefined) tombstones++
       return { previous, applied: true }
@@ -155,49 +194,38 @@ export const makeMemoryWith = (positionOf: (key: Uint8Array) => Position.Positio
       scan: (start, end) => Stream.suspend(() => Stream.fromIterable(matching(start, end))),
       removeRange: (start, end) =>
         Effect.sync(() => {
-          let n = 0
-          for (const [k, r] of recs) {
-            if (Interval.inHalfOpen(r.position, start, end)) {
-              if (r.value === undefined) tombstones--
-              recs.delete(k)
-              n++
-            }
-          }
-          return n
+          const found: Array<Rec> = []
+          forRange(start, end, (r) => found.push(r))
+          for (const r of found) remove(r)
+          return found.length
         }),
       discard: (entries) =>
         Effect.sync(() => {
           let n = 0
           for (const e of entries) {
-            const k = idOf(e.key)
-            const r = recs.get(k)
+            const r = recs.get(idOf(e.key))
             if (!r || Version.compare(r, e.version) !== 0) continue
-            if (r.value === undefined) tombstones--
-            recs.delete(k)
+            remove(r)
             n++
           }
           return n
         }),
       count: (start, end) =>
         Effect.sync(() => {
+          if (start === end) return recs.size - tombstones
           let n = 0
-          for (const r of recs.values()) {
-            if (r.value !== undefined && Interval.inHalfOpen(r.position, start, end)) n++
-          }
+          forRange(start, end, (r) => {
+            if (r.value !== undefined) n++
+          })
           return n
         }),
       tombstones: Effect.sync(() => tombstones),
       purge: (before) =>
         Effect.sync(() => {
-          let n = 0
-          for (const [k, r] of recs) {
-            if (r.value === undefined && r.hlc < before) {
-              recs.delete(k)
-              n++
-            }
-          }
-          tombstones -= n
-          return n
+          const old: Array<Rec> = []
+          for (const r of recs.values()) if (r.value === undefined && r.hlc < before) old.push(r)
+          for (const r of old) remove(r)
+          return old.length
         })
     }
   })

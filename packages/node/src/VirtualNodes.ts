@@ -8,7 +8,7 @@
  */
 import { Address, type Errors, type Wire } from "@crustyring/protocol"
 import { type Position, Ring } from "@crustyring/ring"
-import { Clock, Context, Deferred, Effect, Layer } from "effect"
+import { Clock, Context, Deferred, Effect, Layer, Option } from "effect"
 import * as Membership from "./Membership.ts"
 import type { Query } from "./Query.ts"
 
@@ -37,6 +37,12 @@ export interface Service {
   readonly locals: Array<Local>
   /** The index of the virtual node of this process that owns `position` in its own view, if any. */
   readonly localOwner: (position: Position.Position) => number | undefined
+  /**
+   * The positions of this process that have left gracefully, each with the member that took
+   * its range over. A position leaving after them may still see one of them as its
+   * predecessor (a successor list can lag); it asks the member that took over instead.
+   */
+  readonly left: Map<Position.Position, Membership.Member>
 }
 
 /** A virtual node's query entry points, for the other virtual nodes of its process. */
@@ -86,6 +92,7 @@ export const make = (count: number): Service => {
     locals: [],
     localOwner,
     probes: new Map(),
+    left: new Map(),
     known: Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
       if (cache && now - cache.at < KNOWN_TTL_MS) return cache.ring
@@ -118,6 +125,26 @@ const sameViews = (a: ReadonlyArray<Membership.View>, b: ReadonlyArray<Membershi
   a.length === b.length && a.every((v, k) => v === b[k])
 
 const sameSet = (a: ReadonlySet<bigint>, b: ReadonlySet<bigint>) => a.size === b.size && [...a].every((x) => b.has(x))
+
+/**
+ * Whom `leaving` should ask to take its range over, given its view's predecessor: past every
+ * position of this process that has left already, to the member that took each over. Stops at
+ * `leaving` itself, and after as many steps as the process has positions.
+ */
+export const takerOf = (
+  vnodes: Option.Option<Service>,
+  leaving: Membership.Member,
+  predecessor: Membership.Member
+): Membership.Member => {
+  if (Option.isNone(vnodes)) return predecessor
+  let at = predecessor
+  for (let i = 0; i < vnodes.value.count; i++) {
+    const next = vnodes.value.left.get(at.id)
+    if (next === undefined || next.id === leaving.id) return at
+    at = next
+  }
+  return at
+}
 
 /** A process of one position: the original layout. */
 export const layerSingle: Layer.Layer<VirtualNodes> = Layer.sync(VirtualNodes, () => make(1))

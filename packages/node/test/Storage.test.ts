@@ -640,6 +640,63 @@ describe("memory Storage: ranges at exact positions", () => {
       assert.strictEqual(yield* store.count(p(2n), p(5n)), 0)
     }))
 
+  it.effect("a model agrees on scans, counts and removals with enough keys for a deep ordered index", () => {
+    // Positions crowd a few points (many keys each) and both ends of the ring, so ranges start
+    // and end inside runs of equal positions; hundreds of keys make the index several levels deep.
+    const position = fc.oneof(fc.bigInt({ min: 0n, max: 40n }), fc.constantFrom(MAX, MAX - 1n, 1n << 63n))
+    const op = fc.oneof(
+      { arbitrary: fc.record({ op: fc.constant("merge" as const), at: position, suffix: fc.nat(30), hlc: fc.bigInt({ min: 0n, max: 9n }), live: fc.boolean() }), weight: 20 },
+      { arbitrary: fc.record({ op: fc.constant("removeRange" as const), start: position, end: position }), weight: 1 },
+      { arbitrary: fc.record({ op: fc.constant("discard" as const), pick: fc.nat() }), weight: 2 },
+      { arbitrary: fc.record({ op: fc.constant("purge" as const), before: fc.bigInt({ min: 0n, max: 10n }) }), weight: 1 }
+    )
+    const ranges = fc.array(fc.tuple(position, position), { minLength: 1, maxLength: 8 })
+    return checkProperty(fc.tuple(fc.array(op, { minLength: 100, maxLength: 600 }), ranges), ([ops, rs]) =>
+      Effect.gen(function*() {
+        const store = yield* placed
+        const model = new Map<string, { readonly at: bigint; readonly live: boolean; readonly hlc: bigint }>()
+        const inRange = (n: bigint, start: bigint, end: bigint) => Interval.inHalfOpen(p(n), p(start), p(end))
+        for (const o of ops) {
+          if (o.op === "merge") {
+            const key = at(o.at, String(o.suffix))
+            yield* write(store, key, o.live ? "v" : undefined, o.hlc)
+            const held = model.get(key)
+            if (held === undefined || o.hlc > held.hlc) model.set(key, { at: o.at, live: o.live, hlc: o.hlc })
+          } else if (o.op === "removeRange") {
+            const gone = [...model].filter(([, e]) => inRange(e.at, o.start, o.end))
+            assert.strictEqual(yield* store.removeRange(p(o.start), p(o.end)), gone.length)
+            for (const [k] of gone) model.delete(k)
+          } else if (o.op === "discard") {
+            const keys = [...model.keys()]
+            if (keys.length === 0) continue
+            const key = keys[o.pick % keys.length]!
+            const entry = Option.getOrThrow(yield* store.lookup(bytes(key)))
+            assert.strictEqual(yield* store.discard([entry]), 1)
+            model.delete(key)
+          } else {
+            const old = [...model].filter(([, e]) => !e.live && e.hlc < o.before)
+            assert.strictEqual(yield* store.purge(o.before), old.length)
+            for (const [k] of old) model.delete(k)
+          }
+        }
+        // Clockwise from start; keys at one position by their bytes.
+        const expectedIn = (start: bigint, end: bigint) =>
+          [...model]
+            .filter(([, e]) => inRange(e.at, start, end))
+            .sort(([ka, a], [kb, b]) => {
+              const da = Interval.distance(p(start), p(a.at))
+              const db = Interval.distance(p(start), p(b.at))
+              return da < db ? -1 : da > db ? 1 : Buffer.compare(bytes(ka), bytes(kb))
+            })
+        for (const [start, end] of [...rs, [0n, 0n] as const]) {
+          const want = expectedIn(start, end)
+          expect(yield* scanKeys(store, start, end), `[${start}, ${end})`).toEqual(want.map(([k]) => k))
+          assert.strictEqual(yield* store.count(p(start), p(end)), want.filter(([, e]) => e.live).length, `count [${start}, ${end})`)
+        }
+        assert.strictEqual(yield* store.tombstones, [...model.values()].filter((e) => !e.live).length)
+      }), 100)
+  })
+
   it.effect("removeRange removes exactly the range, wrapping, and returns how many", () =>
     Effect.gen(function*() {
       const store = yield* fill
