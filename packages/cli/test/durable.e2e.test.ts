@@ -151,15 +151,28 @@ describe("durable storage", () => {
       yield* awaitStable(all, COPIES - 1, "20 seconds")
       lap("3 durable nodes up and stabilized")
 
+      // Node IDs come from the random ports, so the victim's range can be tiny. Keys it owns are
+      // found from the ring (its ID is the same after the restart): ten written before the crash
+      // and ten while it is down, so the test always checks keys it owns.
+      const victim = nodes[1]!
+      const ringOf3 = yield* awaitRing(all)
+      const victimOwns: Array<string> = []
+      for (let i = 0; victimOwns.length < 20; i++) {
+        if (replicasOf(ringOf3, `dur-own-${i}`, COPIES)[0] === victim.address) victimOwns.push(`dur-own-${i}`)
+      }
+
       const client = yield* DhtClient.make({ nodes: all }, CLIENT_OPTIONS)
       const expected: Expected = new Map()
-      const initial = yield* apply(client, range(0, 500).map((i) => [`dur-${i}`, `v0 of ${i}`] as const), expected)
+      const initial = yield* apply(
+        client,
+        [...range(0, 500).map((i) => [`dur-${i}`, `v0 of ${i}`] as const), ...victimOwns.slice(0, 10).map((k) => [k, `v0 of ${k}`] as const)],
+        expected
+      )
       expect(initial.slice(0, 5), `${initial.length} writes failed on a healthy ring`).toEqual([])
-      yield* awaitReplicated(all, 500, COPIES, "30 seconds")
-      lap("wrote 500 keys, each at 3 copies")
+      yield* awaitReplicated(all, 510, COPIES, "30 seconds")
+      lap("wrote 510 keys, each at 3 copies")
 
       // The victim joined through node 1, so it restarts with the same --join.
-      const victim = nodes[1]!
       const idBefore = (yield* walk(victim.address))[0]!.id
       expect(readMeta(dirs[1]!)).toMatchObject({ format: 1, address: victim.address, id: idBefore })
       yield* crash(victim)
@@ -167,11 +180,12 @@ describe("durable storage", () => {
       yield* awaitRing(survivors)
       lap(`SIGKILLed ${victim.address}; the ring of 2 has healed`)
 
-      // While it is down: 200 new keys, 100 overwritten, 50 deleted.
+      // While it is down: 200 new keys, 100 overwritten, 50 deleted, and 10 new keys it owns.
       const missed = [
         ...range(500, 700).map((i) => [`dur-${i}`, `v0 of ${i}`] as const),
         ...range(0, 100).map((i) => [`dur-${i}`, `v1 of ${i}, written while ${victim.address} was down`] as const),
-        ...range(100, 150).map((i) => [`dur-${i}`, undefined] as const)
+        ...range(100, 150).map((i) => [`dur-${i}`, undefined] as const),
+        ...victimOwns.slice(10).map((k) => [k, `v0 of ${k}, written while ${victim.address} was down`] as const)
       ]
       const whileDown = yield* apply(client, missed, expected)
       expect(whileDown.slice(0, 5), `${whileDown.length} writes failed on the healed ring of 2`).toEqual([])
