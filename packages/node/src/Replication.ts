@@ -201,11 +201,15 @@ export const make = Effect.gen(function*() {
       let attempt = entry
       for (let round = 0;; round++) {
         const local = yield* store(storage.merge(attempt))
-        const answers = yield* quorum(
-          replicas.map((member) => ({ member, call: peers.write(member.address, attempt) })),
-          needed,
-          { all: false, counted: 1, what: "acknowledged", onFailure: signalMissed }
-        )
+        const calls = replicas.map((member) => ({ member, call: peers.write(member.address, attempt) }))
+        if (needed === 0) {
+          // Write quorum 1: acknowledged on the local copy; the copies still go out at once, in
+          // the background, rather than waiting for the next repair round.
+          for (const { call } of calls) {
+            yield* call.pipe(Effect.catch(() => signalMissed()), Effect.forkIn(scope, { startImmediately: true }))
+          }
+        }
+        const answers = needed === 0 ? [] : yield* quorum(calls, needed, { all: false, counted: 1, what: "acknowledged", onFailure: signalMissed })
         const previous = newest([local.previous, ...answers.map((a) => a.value)])
         const next = again(previous, attempt, round)
         if (next === undefined) return previous

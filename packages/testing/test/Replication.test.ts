@@ -71,6 +71,30 @@ describe("Replication", () => {
       }))
   }
 
+  it.effect("with write quorum 1 the owner acknowledges alone, and the copies still go to every replica at once, not at the next repair round", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(Date.UTC(2026, 0, 1))
+      const h = yield* harness({ replicas: 3, writeQuorum: 1, repairInterval: Duration.hours(1) })
+      const nodes = yield* startRing(h, 4)
+      const key = "one-ack"
+      const [owner, first, second] = replicaSet(nodes, key)
+      const outsider = nodes.find((n) => ![owner, first, second].includes(n))!
+      // The owner's messages to its replicas take 100 ms.
+      h.faults.rule = (from, to) => (from === owner!.address && (to === first!.address || to === second!.address) ? { drop: false, delayMs: 100 } : undefined)
+
+      const write = yield* Effect.forkChild(h.query(owner!.address, { ty: "Set", key: bytes(key), value: bytes("v") }))
+      yield* flush
+      // Acknowledged at once, on the owner's copy alone.
+      expect(write.pollUnsafe()).toBeDefined()
+      expect((yield* Fiber.join(write)).error).toBeUndefined()
+      expect(yield* held(first!, key)).toEqual(Option.none())
+
+      yield* TestClock.adjust("150 millis")
+      yield* flush
+      for (const n of [owner!, first!, second!]) expect(yield* held(n, key), n.address).toEqual(Option.some("v"))
+      expect(yield* held(outsider, key)).toEqual(Option.none())
+    }))
+
   it.effect("a write whose replicas already hold a greater version (same millisecond, greater writer) is stamped again above it, and wins", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(Date.UTC(2026, 0, 1))
