@@ -5,8 +5,11 @@
  */
 import { NodeServices } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Stream } from "effect"
+import { ChildProcess } from "effect/process"
 import { Band, Faults, Runner } from "../src/index.ts"
+
+const MAIN = new URL("../src/main.ts", import.meta.url).pathname
 
 /**
  * Runs that once failed, with what they found; each must pass now. The shrunk schedule is kept
@@ -76,6 +79,33 @@ describe("simulation", () => {
       const second = strip(yield* Runner.once(options))
       expect(second).toEqual(first)
     }), 240_000)
+
+  it.live("--trace-key prints each attempt on that key, and no other, with who owns it and what each copy holds", () =>
+    Effect.gen(function*() {
+      const run = Effect.scoped(Effect.gen(function*() {
+        const child = yield* ChildProcess.make(
+          process.execPath,
+          [MAIN, "--seed", "3", "--nodes", "8", "--minutes", "0.2", "--jobs", "1", "--trace-key", "key-5"]
+        )
+        const text = (stream: Stream.Stream<Uint8Array, unknown>) => stream.pipe(Stream.decodeText(), Stream.mkString)
+        const [stdout, stderr] = yield* Effect.all([text(child.stdout), text(child.stderr)], { concurrency: 2 })
+        return { stdout, stderr, code: yield* child.exitCode }
+      }))
+      const { code, stderr, stdout } = yield* run.pipe(Effect.provide(NodeServices.layer))
+      expect(code, stderr).toBe(0)
+      expect(JSON.parse(stdout.trim().split("\n").at(-1)!)).toMatchObject({ seedsRun: 1, seedsFailed: 0 })
+      const lines = stderr.split("\n").filter((l) => l.length > 0)
+      const attempts = lines.filter((l) => l.startsWith("["))
+      expect(attempts.length, stderr).toBeGreaterThan(0)
+      // One attempt line and one state line each; every attempt is on the traced key.
+      expect(lines.length).toBe(attempts.length * 2)
+      for (const a of attempts) expect(a).toMatch(/^\[\d+ ms\] (Get|Set|Delete) key-5 .* via n\d+:7000: /)
+      const states = lines.filter((l) => l.startsWith("  "))
+      expect(states.every((l) => /n\d+:7000 owns it/.test(l)), states.join("\n")).toBe(true)
+      // This seed writes the key: the copies then show with their values and versions.
+      expect(attempts.some((a) => / Set key-5 "\d+" via .*: ok/.test(a)), attempts.join("\n")).toBe(true)
+      expect(states.some((l) => /holds "\d+" at \d+\/[0-9a-f]{6}/.test(l)), states.join("\n")).toBe(true)
+    }), 120_000)
 
   it("a seed draws the same schedule every time, and another seed a different one", () => {
     const options = { nodes: 16, kinds: Faults.KINDS, span: 60_000, maxDown: 2 }
