@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Membership, type NodeConfig } from "@crustyring/node"
-import { MemoryNetwork } from "@crustyring/protocol"
+import { MemoryNetwork, Proto, type Wire } from "@crustyring/protocol"
 import { Position, Ring } from "@crustyring/ring"
 import { Duration, Effect, Exit, Fiber, Option, Scope, SubscriptionRef } from "effect"
 import { TestClock } from "effect/testing"
@@ -121,6 +121,37 @@ describe("Leave", () => {
         for (const k of keys.slice(12)) expect(text((yield* h.query(n.address, { ty: "Get", key: bytes(k) })).value)).toBe(`old-${k}`)
       }
       for (const k of keys.slice(0, 8)) expect(yield* held(predecessor, k)).toEqual(Option.some(`new-${k}`))
+    }))
+
+  it.effect("the taker's status shows the hand-off under way, keys received of the giver's count, and drops it when done", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(Date.UTC(2026, 0, 1))
+      const h = yield* harness({ replicas: 1, writeQuorum: 1, pingInterval: Duration.millis(500), failureTimeout: Duration.seconds(5) })
+      const nodes = yield* startRing(h, 4)
+      const sorted = sortedOf(nodes)
+      const [predecessor, leaving, other] = [sorted[0]!, sorted[1]!, sorted[3]!]
+      const keys = keysOwnedBy(nodes, leaving, 20, "progress")
+      for (const key of keys) yield* h.query(other.address, { ty: "Set", key: bytes(key), value: bytes(`v-${key}`) })
+      const status = MemoryNetwork.call<Wire.NodeStatus__Output>(predecessor.address, "5 seconds", (o, cb) =>
+        h.cluster.network.client<Wire.ClusterClient>(Proto.proto.cluster.Cluster.service, "client:1", predecessor.address).Status({}, o, cb))
+      // The predecessor's calls to the leaving node (the count, the stream request, the release) take 1.5 s each.
+      h.faults.rule = (from, to) => from === predecessor.address && to === leaving.address ? { drop: false, delayMs: 1500 } : undefined
+
+      const leaves = yield* Effect.forkChild(leaving.close)
+      // The count has come back (1.5 s); the stream request has not arrived yet.
+      yield* TestClock.adjust("2 seconds")
+      yield* flush
+      const during = yield* status
+      expect(during.repair).toMatchObject({ kind: "handoff", done: "0", total: String(keys.length) })
+      // The stream arrives (3 s), then the release (4.5 s): the hand-off is over.
+      yield* TestClock.adjust("4 seconds")
+      yield* flush
+      expect(leaves.pollUnsafe()).toBeDefined()
+      h.nodes.splice(h.nodes.indexOf(leaving), 1)
+      h.faults.rule = () => undefined
+      const after = yield* status
+      expect(after.repair?.kind).not.toBe("handoff")
+      for (const key of keys) expect(yield* held(predecessor, key)).toEqual(Option.some(`v-${key}`))
     }))
 
   it.effect("queries at a leaving node wait while its range is frozen for the take-over, then go to the taker", () =>
