@@ -55,10 +55,22 @@ const silenceIpServerNameWarning = () => {
   }) as typeof process.emitWarning
 }
 
+/**
+ * Ends the program quietly when the reader of its output has gone (`dht-client | head -1`), as
+ * a C tool ends on SIGPIPE, with the exit code so far: the output is no longer wanted.
+ */
+const quietOnClosedStdout = () => {
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code !== "EPIPE") throw e
+    process.exit(exitCode)
+  })
+}
+
 /** Runs a CLI program until it ends or the process gets SIGINT/SIGTERM. */
 export const run = <E>(program: Effect.Effect<void, E, NodeServices.NodeServices>): void => {
   Grpc.silenceLibraryLogs()
   silenceIpServerNameWarning()
+  quietOnClosedStdout()
   program.pipe(
     Effect.catch((e: unknown) =>
       Effect.gen(function*() {

@@ -11,7 +11,7 @@ import { expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import * as Cluster from "./cluster.ts"
 import { tempDir } from "./durable.ts"
-import { binPath, runBin, type RunResult, spawnCommand, STACK_TRACE } from "./processes.ts"
+import { binPath, runBin, runCommand, type RunResult, spawnCommand, STACK_TRACE } from "./processes.ts"
 
 const client = (args: ReadonlyArray<string>, options: { readonly stdin?: string | Uint8Array; readonly env?: Record<string, string> } = {}) =>
   runBin("dht-client", args, { timeout: "30 seconds", ...options })
@@ -145,6 +145,20 @@ layer(Cluster.layer(3), { excludeTestServices: true, concurrent: true, timeout: 
       // A node address that answers, then does not: every attempt is refused from the first line.
       const gone = yield* client(["--node", c.nodes[0]!, "--timeout", "1500ms"], { stdin: "set p3 a\nremove 127.0.0.1:1\nget p3\n" })
       expect([1, 2]).toContain(gone.code)
+    }))
+
+  it.effect("output piped into a reader that stops early (| head -1) ends the client quietly, exit 0, with no stack trace", () =>
+    Effect.gen(function*() {
+      const c = yield* Cluster.Cluster
+      const lines = Array.from({ length: 400 }, (_, i) => `set piped-${i} v`).join("\n")
+      // pipefail: the pipeline's status is the client's, not head's.
+      const r = yield* runCommand("bash", [
+        "-c",
+        `set -o pipefail; printf '%s\\n' "$LINES" | "${process.execPath}" "${binPath("dht-client")}" --registry ${c.registry} | head -1`
+      ], { label: "dht-client | head -1", env: { LINES: lines }, timeout: "30 seconds" })
+      expect(r.stdout.trim().split("\n"), r.stdout).toHaveLength(1)
+      expect(r.stderr).not.toMatch(/EPIPE|Unhandled 'error' event/)
+      exited(r, 0)
     }))
 
   it.effect("the prompt splits quoted words as a shell does, and keeps unquoted spaces in a value as the original did", () =>

@@ -120,6 +120,12 @@ const sim = Command.make("sim", flags, (f) =>
     if (summary.seedsFailed > 0) process.exitCode = 1
   })).pipe(Command.withDescription("Run the deterministic simulator of Crusty Ring"))
 
+// A reader that has gone (`npm run sim | head -1`) ends the run quietly, as SIGPIPE ends a C tool.
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code !== "EPIPE") throw e
+  process.exit(process.exitCode ?? 0)
+})
+
 Command.run(sim, { version: (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version }).pipe(
   Effect.catch((e: unknown) =>
     Effect.sync(() => {
