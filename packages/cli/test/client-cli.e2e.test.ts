@@ -110,12 +110,13 @@ layer(Cluster.layer(3), { excludeTestServices: true, concurrent: true, timeout: 
         [["--node", c.registry], new RegExp(`^error: ${c.registry.replace(/\./g, "\\.")} is a registry, not a node; use --registry$`)]
       ]
       for (const [target, says] of cases) {
-        const r = yield* client([...target, "get", "k"])
+        const r = yield* client([...target, "--timeout", "60s", "get", "k"])
         exited(r, 2)
         expect(r.stderr.trim(), target.join(" ")).toMatch(says)
-        // Well before one attempt's 5 s deadline, start-up of the process included (usually
-        // under a second; a loaded 2-core CI machine has taken 3.1 s).
-        expect(r.millis, `${target.join(" ")}: ${r.millis} ms`).toBeLessThan(4500)
+        // It gives up at once instead of retrying until the 60 s deadline. Start-up included
+        // this usually takes about a second; a loaded 2-core CI machine has taken 5.1 s, so the
+        // bound is far from both.
+        expect(r.millis, `${target.join(" ")}: ${r.millis} ms`).toBeLessThan(30_000)
       }
       // A node that is down among live ones is not a reason to give up.
       const some = yield* client(["--node", "127.0.0.1:1", "--node", c.nodes[1]!, "set", "ff", "v"])
