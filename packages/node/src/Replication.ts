@@ -97,7 +97,7 @@ export const make = Effect.gen(function*() {
     options: { readonly all: boolean; readonly counted: number; readonly what: string; readonly onFailure?: (m: Membership.Member) => Effect.Effect<void> }
   ): Effect.Effect<ReadonlyArray<Answer<A>>, Errors.Unavailable> =>
     Effect.gen(function*() {
-      if (calls.length === 0 || (needed === 0 && !options.all)) {
+      if (calls.length === 0) {
         if (needed > 0) return yield* quorumError(0, needed, options, [])
         return []
       }
@@ -131,6 +131,8 @@ export const make = Effect.gen(function*() {
           Effect.forkIn(scope, { startImmediately: true })
         )
       }
+      // Nothing to wait for (a write quorum of 1): the calls go on in the background.
+      if (needed === 0 && !options.all) return []
       return yield* Deferred.await(done)
     })
 
@@ -201,15 +203,11 @@ export const make = Effect.gen(function*() {
       let attempt = entry
       for (let round = 0;; round++) {
         const local = yield* store(storage.merge(attempt))
-        const calls = replicas.map((member) => ({ member, call: peers.write(member.address, attempt) }))
-        if (needed === 0) {
-          // Write quorum 1: acknowledged on the local copy; the copies still go out at once, in
-          // the background, rather than waiting for the next repair round.
-          for (const { call } of calls) {
-            yield* call.pipe(Effect.catch(() => signalMissed()), Effect.forkIn(scope, { startImmediately: true }))
-          }
-        }
-        const answers = needed === 0 ? [] : yield* quorum(calls, needed, { all: false, counted: 1, what: "acknowledged", onFailure: signalMissed })
+        const answers = yield* quorum(
+          replicas.map((member) => ({ member, call: peers.write(member.address, attempt) })),
+          needed,
+          { all: false, counted: 1, what: "acknowledged", onFailure: signalMissed }
+        )
         const previous = newest([local.previous, ...answers.map((a) => a.value)])
         const next = again(previous, attempt, round)
         if (next === undefined) return previous
