@@ -20,6 +20,33 @@ const leave = (h: Harness, node: Node) =>
     h.nodes.splice(h.nodes.indexOf(node), 1)
   })
 
+/**
+ * One copy per key and failure detection slower than the delays the tests add, so nobody is
+ * marked down: four nodes, and the leaving node (second in ring order) between its
+ * predecessor (first) and the rest.
+ */
+const slowRing = Effect.gen(function*() {
+  const h = yield* harness({ replicas: 1, writeQuorum: 1, pingInterval: Duration.millis(500), failureTimeout: Duration.seconds(5) })
+  const nodes = yield* startRing(h, 4)
+  const sorted = sortedOf(nodes)
+  return { h, nodes, predecessor: sorted[0]!, leaving: sorted[1]!, other: sorted[3]! }
+})
+
+/**
+ * `slowRing` with 20 keys of the leaving node's range written (`${value}-${key}`), and the
+ * predecessor's messages to the leaving node (the take-over's count, the stream request, its
+ * read-throughs, the release) taking 1.5 s each.
+ */
+const slowTakeOver = (prefix: string, value: string) =>
+  Effect.gen(function*() {
+    const ring = yield* slowRing
+    const { h, leaving, nodes, other, predecessor } = ring
+    const keys = keysOwnedBy(nodes, leaving, 20, prefix)
+    for (const key of keys) yield* h.query(other.address, { ty: "Set", key: bytes(key), value: bytes(`${value}-${key}`) })
+    h.faults.rule = (from, to) => from === predecessor.address && to === leaving.address ? { drop: false, delayMs: 1500 } : undefined
+    return { ...ring, keys }
+  })
+
 describe("Leave", () => {
   it.effect("a graceful leave hands the range to the predecessor, with every key still readable", () =>
     Effect.gen(function*() {
@@ -83,16 +110,7 @@ describe("Leave", () => {
   it.effect("reads and writes during a leave, while the range streams to the predecessor, are not lost", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(Date.UTC(2026, 0, 1))
-      // Slower failure detection than the delays below, so nobody is marked down.
-      const h = yield* harness({ replicas: 1, writeQuorum: 1, pingInterval: Duration.millis(500), failureTimeout: Duration.seconds(5) })
-      const nodes = yield* startRing(h, 4)
-      const sorted = sortedOf(nodes)
-      const [predecessor, leaving, other] = [sorted[0]!, sorted[1]!, sorted[3]!]
-      const keys = keysOwnedBy(nodes, leaving, 20, "during")
-      for (const key of keys) yield* h.query(other.address, { ty: "Set", key: bytes(key), value: bytes(`old-${key}`) })
-      // From the start of the leave, the predecessor's messages to the leaving node (the
-      // take-over's reply, the stream request, its read-throughs, the release) take 1.5 s.
-      h.faults.rule = (from, to) => from === predecessor.address && to === leaving.address ? { drop: false, delayMs: 1500 } : undefined
+      const { h, keys, leaving, predecessor } = yield* slowTakeOver("during", "old")
       const takingOver = () =>
         Option.exists(SubscriptionRef.getUnsafe(predecessor.node.membership.ref).incoming, (i) => i.from.address === leaving.address)
 
@@ -126,16 +144,9 @@ describe("Leave", () => {
   it.effect("the taker's status shows the hand-off under way, keys received of the giver's count, and drops it when done", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(Date.UTC(2026, 0, 1))
-      const h = yield* harness({ replicas: 1, writeQuorum: 1, pingInterval: Duration.millis(500), failureTimeout: Duration.seconds(5) })
-      const nodes = yield* startRing(h, 4)
-      const sorted = sortedOf(nodes)
-      const [predecessor, leaving, other] = [sorted[0]!, sorted[1]!, sorted[3]!]
-      const keys = keysOwnedBy(nodes, leaving, 20, "progress")
-      for (const key of keys) yield* h.query(other.address, { ty: "Set", key: bytes(key), value: bytes(`v-${key}`) })
+      const { h, keys, leaving, predecessor } = yield* slowTakeOver("progress", "v")
       const status = MemoryNetwork.call<Wire.NodeStatus__Output>(predecessor.address, "5 seconds", (o, cb) =>
         h.cluster.network.client<Wire.ClusterClient>(Proto.proto.cluster.Cluster.service, "client:1", predecessor.address).Status({}, o, cb))
-      // The predecessor's calls to the leaving node (the count, the stream request, the release) take 1.5 s each.
-      h.faults.rule = (from, to) => from === predecessor.address && to === leaving.address ? { drop: false, delayMs: 1500 } : undefined
 
       const leaves = yield* Effect.forkChild(leaving.close)
       // The count has come back (1.5 s); the stream request has not arrived yet.
@@ -157,10 +168,7 @@ describe("Leave", () => {
   it.effect("queries at a leaving node wait while its range is frozen for the take-over, then go to the taker", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(Date.UTC(2026, 0, 1))
-      const h = yield* harness({ replicas: 1, writeQuorum: 1, pingInterval: Duration.millis(500), failureTimeout: Duration.seconds(5) })
-      const nodes = yield* startRing(h, 4)
-      const sorted = sortedOf(nodes)
-      const [predecessor, leaving] = [sorted[0]!, sorted[1]!]
+      const { h, leaving, nodes, predecessor } = yield* slowRing
       const [kept, written] = keysOwnedBy(nodes, leaving, 2, "frozen")
       yield* h.query(leaving.address, { ty: "Set", key: bytes(kept!), value: bytes("old") })
       // The take-over request takes 1.5 s to reach the predecessor: the leaving node's range
