@@ -54,6 +54,17 @@ export interface ServiceImplementation {
 }
 
 /**
+ * The TLS socket a server call came on, so that its caller's certificate is read once per
+ * connection (`Tls.callerOf`). grpc-js does not expose it: this follows its internals (a call's
+ * base call, its HTTP/2 stream and session), and gives `undefined` if they change, which only
+ * makes every call read the certificate again. A test checks that it is found.
+ */
+export const connectionOf = (call: grpc.ServerUnaryCall<unknown, unknown>): object | undefined => {
+  const socket = (call as unknown as { call?: { stream?: { session?: { socket?: unknown } } } }).call?.stream?.session?.socket
+  return typeof socket === "object" && socket !== null ? socket : undefined
+}
+
+/**
  * The handlers of a service under `security`: with TLS, each call is let through only if its
  * caller's certificate admits it (see `Tls.admit`); others get UNAUTHENTICATED or
  * PERMISSION_DENIED and reach no handler.
@@ -64,7 +75,7 @@ export const guarded = (security: Tls.Security, svc: ServiceImplementation): grp
   for (const [name, handler] of Object.entries(svc.implementation)) {
     const audience = svc.audience?.(name) ?? "clients"
     out[name] = ((call: grpc.ServerUnaryCall<unknown, unknown>, callback?: grpc.sendUnaryData<unknown>) => {
-      const denied = Tls.admit(security, audience, Tls.callerOf(call))
+      const denied = Tls.admit(security, audience, Tls.callerOf(call, connectionOf(call)))
       if (denied === undefined) return (handler as (...args: Array<unknown>) => void)(call, callback)
       const error = serviceError(denied)
       if (typeof callback === "function") return callback(error)

@@ -135,11 +135,17 @@ export const fromCaDir = (dir: string): Effect.Effect<Security, TlsError> =>
     return yield* make({ ca: yield* read(ca, "CA certificate") }, { names: { ca, cert: "", key: "" } })
   })
 
-/** A certificate provider over fixed PEM contents. */
+/**
+ * A certificate provider over fixed PEM contents. It gives them on the next microtask, as a
+ * file watcher gives its files later: grpc-js's server credentials ask for them before they
+ * register the server that waits for them, so contents given at once reached no server, and
+ * the server dropped every connection for want of a certificate.
+ */
 const fixed = (pem: Pem): grpc.experimental.CertificateProvider => ({
-  addCaCertificateListener: (l) => l({ caCertificate: pem.ca }),
+  addCaCertificateListener: (l) => queueMicrotask(() => l({ caCertificate: pem.ca })),
   removeCaCertificateListener: () => {},
-  addIdentityCertificateListener: (l) => l(pem.cert && pem.key ? { certificate: pem.cert, privateKey: pem.key } : null),
+  addIdentityCertificateListener: (l) =>
+    queueMicrotask(() => l(pem.cert && pem.key ? { certificate: pem.cert, privateKey: pem.key } : null)),
   removeIdentityCertificateListener: () => {}
 })
 
@@ -187,25 +193,64 @@ export type Caller = { readonly _tag: "Node" } | { readonly _tag: "Client"; read
 const SERVER_AUTH = "1.3.6.1.5.5.7.3.1"
 const CLIENT_AUTH = "1.3.6.1.5.5.7.3.2"
 
-/** The caller of `call`, from the certificate its TLS handshake verified, or why it is not let in. */
-export const callerOf = (
-  call: { getAuthContext?: () => { readonly transportSecurityType?: string; readonly sslPeerCertificate?: import("node:tls").PeerCertificate } | null }
-): Caller | Errors.Unauthenticated => {
+/**
+ * What a connection's verified certificate says about its caller: read once per connection,
+ * since its certificate cannot change (HTTP/2 forbids TLS renegotiation, and Node refuses it).
+ * `undefined` when it presented none, or one from another CA.
+ */
+interface Presented {
+  readonly validFrom: number
+  readonly validTo: number
+  readonly validText: string
+  readonly usages: ReadonlyArray<string>
+  readonly name: string
+}
+
+type AuthContext = { readonly transportSecurityType?: string; readonly sslPeerCertificate?: import("node:tls").PeerCertificate } | null
+
+const presentedBy = (context: AuthContext | undefined): Presented | undefined => {
   // grpc-js gives an auth context only for a certificate the handshake verified against the CA:
   // none at all means no certificate, or one from another CA.
-  const context = call.getAuthContext?.()
-  if (!context || context.transportSecurityType !== "ssl") return { _tag: "Anonymous" }
+  if (!context || context.transportSecurityType !== "ssl") return undefined
   const peer = context.sslPeerCertificate
-  if (!peer || !peer.raw || peer.raw.length === 0) return { _tag: "Anonymous" }
-  // The handshake checked the chain and the dates when the connection was made; a connection
-  // may outlive its certificate, so the dates are checked again, from the fields TLS parsed.
-  const now = Date.now()
-  if (Date.parse(peer.valid_to) < now || Date.parse(peer.valid_from) > now) {
-    return new Errors.Unauthenticated({ message: `the client certificate is not valid now (valid ${peer.valid_from} to ${peer.valid_to})` })
+  if (!peer || !peer.raw || peer.raw.length === 0) return undefined
+  return {
+    validFrom: Date.parse(peer.valid_from),
+    validTo: Date.parse(peer.valid_to),
+    validText: `valid ${peer.valid_from} to ${peer.valid_to}`,
+    usages: peer.ext_key_usage ?? [],
+    name: String(peer.subject?.CN ?? "?")
   }
-  const usages = peer.ext_key_usage ?? []
+}
+
+// Per connection (its TLS socket): reading the certificate costs about 30 us, on every call.
+const presentedOn = new WeakMap<object, Presented | undefined>()
+
+/**
+ * The caller of `call`, from the certificate its TLS handshake verified, or why it is not let in.
+ * With `connection`, the object that stands for the call's connection, the certificate is read
+ * on the connection's first call only; its dates are checked on every call.
+ */
+export const callerOf = (
+  call: { getAuthContext?: () => AuthContext },
+  connection?: object
+): Caller | Errors.Unauthenticated => {
+  let presented: Presented | undefined
+  if (connection !== undefined && presentedOn.has(connection)) presented = presentedOn.get(connection)
+  else {
+    presented = presentedBy(call.getAuthContext?.())
+    if (connection !== undefined) presentedOn.set(connection, presented)
+  }
+  if (presented === undefined) return { _tag: "Anonymous" }
+  // The handshake checked the chain and the dates when the connection was made; a connection
+  // may outlive its certificate, so the dates are checked again.
+  const now = Date.now()
+  if (presented.validTo < now || presented.validFrom > now) {
+    return new Errors.Unauthenticated({ message: `the client certificate is not valid now (${presented.validText})` })
+  }
+  const usages = presented.usages
   if (usages.includes(SERVER_AUTH) && usages.includes(CLIENT_AUTH)) return { _tag: "Node" }
-  if (usages.includes(CLIENT_AUTH)) return { _tag: "Client", name: String(peer.subject?.CN ?? "?") }
+  if (usages.includes(CLIENT_AUTH)) return { _tag: "Client", name: presented.name }
   return new Errors.Unauthenticated({ message: "the certificate is not for TLS clients (no clientAuth usage)" })
 }
 
