@@ -62,7 +62,9 @@ const PEER_CALLS: ReadonlyArray<readonly [string, unknown]> = [
   ["TakeOver", {}],
   ["PredecessorLeft", {}],
   ["Digest", {}],
-  ["Remove", { addr: "127.0.0.1:9" }]
+  ["Remove", { addr: "127.0.0.1:9" }],
+  ["GetNeighborsBatch", { vnodes: [0] }],
+  ["StatusAll", {}]
 ]
 
 describe("TLS", () => {
@@ -121,6 +123,8 @@ describe("TLS", () => {
         ? { ...foreignTrusting, pem: { ...foreignTrusting.pem, cert: foreign.pem.cert!, key: foreign.pem.key! } }
         : foreignTrusting
 
+      // Every method of the service, so that one added later is checked too.
+      expect(PEER_CALLS.map(([method]) => method).sort()).toEqual(Object.keys(Proto.proto.peer.Peer.service).sort())
       for (const [method, request] of PEER_CALLS) {
         expect(yield* peerCall(node.address, alice, method, request), `${method} with a client certificate`).toBe("PERMISSION_DENIED")
         expect(yield* peerCall(node.address, anonymous, method, request), `${method} without a certificate`).toBe("UNAUTHENTICATED")

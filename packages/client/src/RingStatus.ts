@@ -1,6 +1,6 @@
 /**
- * The ring as one node sees it: start at a node and follow each node's successor, asking each
- * for its status, until the walk comes back round. Used by `dht-client ring`. The walk reaches
+ * The ring as one node sees it: start at a node and follow each node's successor, with each
+ * one's status, until the walk comes back round. Used by `dht-client ring`. The walk reaches
  * only the members that answer; the ones that stopped answering (down, but still members) are
  * in each node's `down` list, and `down(nodes)` merges those lists.
  */
@@ -115,18 +115,43 @@ export const down = (nodes: ReadonlyArray<NodeStatus>): ReadonlyArray<DownMember
 /** How many nodes a walk visits at most, against a ring whose pointers loop without closing. */
 const MAX_NODES = 4096
 
-/** Walks the ring from `start`, in ring order from it. */
+/** gRPC UNIMPLEMENTED: a node that predates `StatusAll`. */
+const UNIMPLEMENTED = 12
+
+/**
+ * Walks the ring from `start`, in ring order from it. Each process is asked once for the
+ * statuses of all its members (`StatusAll`), so a ring of processes with many virtual nodes
+ * costs one call per process; a node that predates that call is asked member by member.
+ */
 export const walk = (start: string, timeout: Duration.Input): Effect.Effect<ReadonlyArray<NodeStatus>, Errors.RpcError, Scope.Scope> =>
   Effect.gen(function*() {
+    const clientOf = (address: string) => Grpc.client(Proto.proto.cluster.Cluster, address)
     const status = (address: string) =>
-      Effect.flatMap(Grpc.client(Proto.proto.cluster.Cluster, address), (c) =>
-        Grpc.call<Wire.NodeStatus__Output>(address, timeout, (o, cb) => c.Status({}, o, cb)))
+      Effect.flatMap(clientOf(address), (c) => Grpc.call<Wire.NodeStatus__Output>(address, timeout, (o, cb) => c.Status({}, o, cb)))
+    // Statuses that came with a process's StatusAll, and the processes already asked.
+    const known = new Map<string, Wire.NodeStatus__Output>()
+    const asked = new Set<string>()
+    const statusOf = (address: string) =>
+      Effect.gen(function*() {
+        const target = Address.target(address as Address.Address)
+        if (!known.has(address) && !asked.has(target)) {
+          asked.add(target)
+          const all = yield* Effect.flatMap(clientOf(target), (c) =>
+            Grpc.call<Wire.StatusAllReply__Output>(target, timeout, (o, cb) => c.StatusAll({}, o, cb))).pipe(
+              Effect.map((r) => r.statuses),
+              Effect.catchIf((e) => e._tag === "Internal" && e.code === UNIMPLEMENTED, () => Effect.succeed([]))
+            )
+          for (const s of all) if (s.self?.addr) known.set(s.self.addr, s)
+        }
+        const hit = known.get(address)
+        return hit ?? (yield* status(address))
+      })
     const out: Array<NodeStatus> = []
     const seen = new Set<string>()
     let address = Address.unsafeMake(start) as string
     while (!seen.has(address) && out.length < MAX_NODES) {
       seen.add(address)
-      const s = toStatus(yield* status(address))
+      const s = toStatus(yield* statusOf(address))
       out.push(s)
       address = s.successor
     }

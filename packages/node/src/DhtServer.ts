@@ -352,6 +352,8 @@ export const make = Effect.gen(function*() {
         return { hashes: d.hashes.map(String), counts: [...d.counts] }
       })),
     Status: Grpc.unary(context, () => status),
+    // The process's every virtual node, whichever one the call names.
+    StatusAll: Grpc.unary(context, () => Effect.map(Effect.all(vnodes.statuses), (statuses) => ({ statuses }))),
     TakeOver: Grpc.unary(context, (req: Wire.TakeOverRequest__Output) =>
       Effect.gen(function*() {
         const leaving = yield* argRef(req.leaving, "leaving node")
@@ -378,7 +380,7 @@ export const make = Effect.gen(function*() {
   }
 
   // What clients and operators may ask: the same handlers as peer.Peer's, open to clients.
-  const cluster: Wire.ClusterHandlers = { Status: peer.Status, Remove: peer.Remove }
+  const cluster: Wire.ClusterHandlers = { Status: peer.Status, StatusAll: peer.StatusAll, Remove: peer.Remove }
 
   const services = [
     { definition: Proto.proto.dht.DhtNode.service, implementation: dht, audience: () => "clients" as const },
@@ -386,5 +388,6 @@ export const make = Effect.gen(function*() {
     // Node-to-node calls: under TLS, only callers with a node certificate.
     { definition: Proto.proto.peer.Peer.service, implementation: peer, audience: () => "nodes" as const }
   ] satisfies ReadonlyArray<Grpc.ServiceImplementation>
+  vnodes.statuses[Address.vnode(membership.self.address)] = status
   return { services: services as ReadonlyArray<Grpc.ServiceImplementation>, status }
 })

@@ -157,6 +157,11 @@ export interface Service {
   /** The bucket digests of a node's entries in a range. */
   readonly digest: (to: Address.Address, start: Position.Position, end: Position.Position, buckets: number) => Effect.Effect<Digest, Errors.RpcError>
   readonly status: (to: Address.Address) => Effect.Effect<Wire.NodeStatus__Output, Errors.RpcError>
+  /**
+   * The statuses of every virtual node of the process at `target` ("host:port"), in index
+   * order, in one call; `None` from a node that predates the call (ask it with `status`).
+   */
+  readonly statusAll: (target: string) => Effect.Effect<Option.Option<ReadonlyArray<Wire.NodeStatus__Output>>, Errors.RpcError>
   readonly takeOver: (to: Address.Address, leaving: Member, successors: ReadonlyArray<Member>) => Effect.Effect<void, Errors.RpcError>
   readonly predecessorLeft: (to: Address.Address, leaving: Member, predecessor: Member) => Effect.Effect<void, Errors.RpcError>
 }
@@ -320,6 +325,11 @@ export const make = Effect.gen(function*() {
         })
       ),
     status: (to) => unary<Wire.NodeStatus__Output>("Status", to, (c, o, cb) => c.Status({}, o, cb)),
+    statusAll: (target) =>
+      unary<Wire.StatusAllReply__Output>("StatusAll", target, (c, o, cb) => c.StatusAll({}, o, cb)).pipe(
+        Effect.map((r) => Option.some(r.statuses)),
+        Effect.catchIf((e) => e._tag === "Internal" && e.code === UNIMPLEMENTED, () => Effect.succeedNone)
+      ),
     takeOver: (to, leaving, successors) =>
       unary("TakeOver", to, (c, o, cb) => c.TakeOver({ leaving: toRef(leaving), successors: successors.map(toRef) }, o, cb)).pipe(
         Effect.asVoid

@@ -1,12 +1,13 @@
 /**
  * The whole ring as one node sees it, for the dashboard: each member's status, reached with
- * the Status call that `dht-client ring` makes, spreading from this node along every answer's
- * predecessor and successors, with the members that do not answer marked as such. Positions
+ * the StatusAll call that `dht-client ring` makes (one per process), spreading from this node
+ * along every answer's predecessor and successors, with the members that do not answer marked
+ * as such. Positions
  * come with their fraction of the ring, so a page can draw the ring to scale.
  */
 import { Address, type Wire } from "@crustyring/protocol"
 import { Position } from "@crustyring/ring"
-import { Clock, Effect } from "effect"
+import { Clock, Effect, Option } from "effect"
 import { Peers } from "./Peers.ts"
 
 /** Whether a member answered the walk: `up`, counted `down` by a node that watches it, or `unreachable` (no answer yet, not yet counted down). */
@@ -65,23 +66,45 @@ interface Found {
   readonly silentMs: number | null
 }
 
-/** Walks the ring from `self`, asking each member for its status, 16 at a time. */
+/**
+ * Walks the ring from `self`, asking each process it reaches, 16 at a time, for the statuses
+ * of all its members at once (`StatusAll`), or member by member if it predates that call.
+ */
 export const walk = (self: string): Effect.Effect<Snapshot, never, Peers> =>
   Effect.gen(function*() {
     const peers = yield* Peers
     const found = new Map<string, Found>()
     const ids = new Map<string, bigint>([[self, Position.nodeId(self)]])
     const down = new Map<string, number>()
+    // What each process asked answered: its members' statuses by address, or undefined.
+    const asked = new Map<string, Map<string, Wire.NodeStatus__Output> | undefined>()
+    const one = (address: string) =>
+      Effect.map(Effect.result(peers.status(Address.unsafeMake(address))), (r) => [[address, r._tag === "Success" ? r.success : undefined]] as const)
+    const ask = (target: string, addresses: ReadonlyArray<string>) =>
+      Effect.gen(function*() {
+        const all = yield* Effect.result(peers.statusAll(target))
+        if (all._tag === "Success" && Option.isNone(all.success)) {
+          // A node that predates StatusAll: member by member.
+          return (yield* Effect.forEach(addresses, one)).flat()
+        }
+        const byAddress = new Map<string, Wire.NodeStatus__Output>()
+        if (all._tag === "Success") for (const s of Option.getOrElse(all.success, () => [])) if (s.self?.addr) byAddress.set(s.self.addr, s)
+        asked.set(target, all._tag === "Success" ? byAddress : undefined)
+        return [...byAddress.entries(), ...addresses.filter((a) => !byAddress.has(a)).map((a) => [a, undefined] as const)]
+      })
     let frontier = [self]
     while (frontier.length > 0 && found.size < MAX_MEMBERS) {
-      const answers = yield* Effect.forEach(
-        frontier,
-        (address) => Effect.map(Effect.result(peers.status(Address.unsafeMake(address))), (r) => [address, r] as const),
-        { concurrency: 16 }
-      )
+      const byProcess = new Map<string, Array<string>>()
+      for (const address of frontier) {
+        const target = Address.target(address)
+        const statuses = asked.get(target)
+        if (asked.has(target)) found.set(address, { address, id: ids.get(address) ?? Position.nodeId(address), status: statuses?.get(address), silentMs: null })
+        else byProcess.set(target, [...(byProcess.get(target) ?? []), address])
+      }
+      const answers = (yield* Effect.forEach(byProcess, ([target, addresses]) => ask(target, addresses), { concurrency: 16 })).flat()
       const next = new Set<string>()
-      for (const [address, answer] of answers) {
-        const status = answer._tag === "Success" ? answer.success : undefined
+      for (const [address, status] of answers) {
+        if (found.has(address)) continue
         found.set(address, { address, id: ids.get(address) ?? Position.nodeId(address), status, silentMs: null })
         if (status === undefined) continue
         for (const ref of [status.predecessor, ...status.successors]) {
@@ -97,7 +120,7 @@ export const walk = (self: string): Effect.Effect<Snapshot, never, Peers> =>
           down.set(d.node.addr, Math.max(down.get(d.node.addr) ?? 0, num(d.silent_ms)))
         }
       }
-      frontier = [...next]
+      frontier = [...next].filter((a) => !found.has(a))
     }
     // Members counted down that the walk did not reach through any successor list.
     for (const [address, silentMs] of down) {

@@ -35,6 +35,8 @@ export interface Service {
    * owns is run there directly, not sent to this process over the network.
    */
   readonly locals: Array<Local>
+  /** Each virtual node's `Status` answer, by index, for `StatusAll`: one call answers for all. */
+  readonly statuses: Array<Effect.Effect<Wire.NodeStatus, Errors.RpcError>>
   /** The index of the virtual node of this process that owns `position` in its own view, if any. */
   readonly localOwner: (position: Position.Position) => number | undefined
   /**
@@ -90,6 +92,7 @@ export const make = (count: number): Service => {
     count,
     members,
     locals: [],
+    statuses: [],
     localOwner,
     probes: new Map(),
     left: new Map(),

@@ -26,6 +26,7 @@ export type { JoinRequest, JoinRequest__Output } from "./generated/peer/JoinRequ
 export type { Neighbors, Neighbors__Output } from "./generated/peer/Neighbors.ts"
 export type { NeighborsBatch, NeighborsBatch__Output } from "./generated/peer/NeighborsBatch.ts"
 export type { NeighborsBatchRequest, NeighborsBatchRequest__Output } from "./generated/peer/NeighborsBatchRequest.ts"
+export type { StatusAllReply, StatusAllReply__Output } from "./generated/peer/StatusAllReply.ts"
 export type { NodeRef, NodeRef__Output } from "./generated/peer/NodeRef.ts"
 export type { NodeStatus, NodeStatus__Output } from "./generated/peer/NodeStatus.ts"
 export type { PingReply, PingReply__Output } from "./generated/peer/PingReply.ts"

@@ -30,6 +30,7 @@ import type { PushRequest as _peer_PushRequest, PushRequest__Output as _peer_Pus
 import type { RangeRequest as _peer_RangeRequest, RangeRequest__Output as _peer_RangeRequest__Output } from './peer/RangeRequest.js';
 import type { RemoveReply as _peer_RemoveReply, RemoveReply__Output as _peer_RemoveReply__Output } from './peer/RemoveReply.js';
 import type { RemoveRequest as _peer_RemoveRequest, RemoveRequest__Output as _peer_RemoveRequest__Output } from './peer/RemoveRequest.js';
+import type { StatusAllReply as _peer_StatusAllReply, StatusAllReply__Output as _peer_StatusAllReply__Output } from './peer/StatusAllReply.js';
 import type { TakeOverRequest as _peer_TakeOverRequest, TakeOverRequest__Output as _peer_TakeOverRequest__Output } from './peer/TakeOverRequest.js';
 import type { Version as _peer_Version, Version__Output as _peer_Version__Output } from './peer/Version.js';
 import type { WriteReply as _peer_WriteReply, WriteReply__Output as _peer_WriteReply__Output } from './peer/WriteReply.js';
@@ -77,6 +78,7 @@ export interface ProtoGrpcType {
     RangeRequest: MessageTypeDefinition<_peer_RangeRequest, _peer_RangeRequest__Output>
     RemoveReply: MessageTypeDefinition<_peer_RemoveReply, _peer_RemoveReply__Output>
     RemoveRequest: MessageTypeDefinition<_peer_RemoveRequest, _peer_RemoveRequest__Output>
+    StatusAllReply: MessageTypeDefinition<_peer_StatusAllReply, _peer_StatusAllReply__Output>
     TakeOverRequest: MessageTypeDefinition<_peer_TakeOverRequest, _peer_TakeOverRequest__Output>
     Version: MessageTypeDefinition<_peer_Version, _peer_Version__Output>
     WriteReply: MessageTypeDefinition<_peer_WriteReply, _peer_WriteReply__Output>

@@ -25,6 +25,7 @@ import type { QueryResult as _dht_QueryResult, QueryResult__Output as _dht_Query
 import type { RangeRequest as _peer_RangeRequest, RangeRequest__Output as _peer_RangeRequest__Output } from '../peer/RangeRequest.js';
 import type { RemoveReply as _peer_RemoveReply, RemoveReply__Output as _peer_RemoveReply__Output } from '../peer/RemoveReply.js';
 import type { RemoveRequest as _peer_RemoveRequest, RemoveRequest__Output as _peer_RemoveRequest__Output } from '../peer/RemoveRequest.js';
+import type { StatusAllReply as _peer_StatusAllReply, StatusAllReply__Output as _peer_StatusAllReply__Output } from '../peer/StatusAllReply.js';
 import type { TakeOverRequest as _peer_TakeOverRequest, TakeOverRequest__Output as _peer_TakeOverRequest__Output } from '../peer/TakeOverRequest.js';
 import type { WriteReply as _peer_WriteReply, WriteReply__Output as _peer_WriteReply__Output } from '../peer/WriteReply.js';
 import type { WriteRequest as _peer_WriteRequest, WriteRequest__Output as _peer_WriteRequest__Output } from '../peer/WriteRequest.js';
@@ -161,6 +162,15 @@ export interface PeerClient extends grpc.Client {
   status(argument: _google_protobuf_Empty, options: grpc.CallOptions, callback: grpc.requestCallback<_peer_NodeStatus__Output>): grpc.ClientUnaryCall;
   status(argument: _google_protobuf_Empty, callback: grpc.requestCallback<_peer_NodeStatus__Output>): grpc.ClientUnaryCall;
   
+  StatusAll(argument: _google_protobuf_Empty, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_peer_StatusAllReply__Output>): grpc.ClientUnaryCall;
+  StatusAll(argument: _google_protobuf_Empty, metadata: grpc.Metadata, callback: grpc.requestCallback<_peer_StatusAllReply__Output>): grpc.ClientUnaryCall;
+  StatusAll(argument: _google_protobuf_Empty, options: grpc.CallOptions, callback: grpc.requestCallback<_peer_StatusAllReply__Output>): grpc.ClientUnaryCall;
+  StatusAll(argument: _google_protobuf_Empty, callback: grpc.requestCallback<_peer_StatusAllReply__Output>): grpc.ClientUnaryCall;
+  statusAll(argument: _google_protobuf_Empty, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_peer_StatusAllReply__Output>): grpc.ClientUnaryCall;
+  statusAll(argument: _google_protobuf_Empty, metadata: grpc.Metadata, callback: grpc.requestCallback<_peer_StatusAllReply__Output>): grpc.ClientUnaryCall;
+  statusAll(argument: _google_protobuf_Empty, options: grpc.CallOptions, callback: grpc.requestCallback<_peer_StatusAllReply__Output>): grpc.ClientUnaryCall;
+  statusAll(argument: _google_protobuf_Empty, callback: grpc.requestCallback<_peer_StatusAllReply__Output>): grpc.ClientUnaryCall;
+  
   TakeOver(argument: _peer_TakeOverRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
   TakeOver(argument: _peer_TakeOverRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
   TakeOver(argument: _peer_TakeOverRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
@@ -212,6 +222,8 @@ export interface PeerHandlers extends grpc.UntypedServiceImplementation {
   
   Status: grpc.handleUnaryCall<_google_protobuf_Empty__Output, _peer_NodeStatus>;
   
+  StatusAll: grpc.handleUnaryCall<_google_protobuf_Empty__Output, _peer_StatusAllReply>;
+  
   TakeOver: grpc.handleUnaryCall<_peer_TakeOverRequest__Output, _google_protobuf_Empty>;
   
   Write: grpc.handleUnaryCall<_peer_WriteRequest__Output, _peer_WriteReply>;
@@ -234,6 +246,7 @@ export interface PeerDefinition extends grpc.ServiceDefinition {
   ReleaseRange: MethodDefinition<_peer_RangeRequest, _google_protobuf_Empty, _peer_RangeRequest__Output, _google_protobuf_Empty__Output>
   Remove: MethodDefinition<_peer_RemoveRequest, _peer_RemoveReply, _peer_RemoveRequest__Output, _peer_RemoveReply__Output>
   Status: MethodDefinition<_google_protobuf_Empty, _peer_NodeStatus, _google_protobuf_Empty__Output, _peer_NodeStatus__Output>
+  StatusAll: MethodDefinition<_google_protobuf_Empty, _peer_StatusAllReply, _google_protobuf_Empty__Output, _peer_StatusAllReply__Output>
   TakeOver: MethodDefinition<_peer_TakeOverRequest, _google_protobuf_Empty, _peer_TakeOverRequest__Output, _google_protobuf_Empty__Output>
   Write: MethodDefinition<_peer_WriteRequest, _peer_WriteReply, _peer_WriteRequest__Output, _peer_WriteReply__Output>
 }
