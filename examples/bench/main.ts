@@ -33,7 +33,7 @@
  * To see where a node's time goes: `profile.ts` runs section (a) for one server under
  * `--cpu-prof`, and `cpuprofile.ts` summarises the profile.
  *
- * Last results: in the README's Performance section (one full run, 2026-12-06, AMD EPYC, 2
+ * Last results: in the README's Performance section (one full run, 2026-12-07, AMD EPYC, 2
  * vCPUs, Node v24.21.0), and in bench-results.json after a full run.
  */
 import type { DhtClient } from "@crustyring/client"
