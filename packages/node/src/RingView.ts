@@ -80,11 +80,13 @@ export const walk = (self: string): Effect.Effect<Snapshot, never, Peers> =>
     const asked = new Map<string, Map<string, Wire.NodeStatus__Output> | undefined>()
     const one = (address: string) =>
       Effect.map(Effect.result(peers.status(Address.unsafeMake(address))), (r) => [[address, r._tag === "Success" ? r.success : undefined]] as const)
+    // Processes that predate StatusAll: asked member by member from then on.
+    const older = new Set<string>()
     const ask = (target: string, addresses: ReadonlyArray<string>) =>
       Effect.gen(function*() {
-        const all = yield* Effect.result(peers.statusAll(target))
-        if (all._tag === "Success" && Option.isNone(all.success)) {
-          // A node that predates StatusAll: member by member.
+        const all = older.has(target) ? undefined : yield* Effect.result(peers.statusAll(target))
+        if (all === undefined || (all._tag === "Success" && Option.isNone(all.success))) {
+          older.add(target)
           return (yield* Effect.forEach(addresses, one)).flat()
         }
         const byAddress = new Map<string, Wire.NodeStatus__Output>()

@@ -3,7 +3,7 @@
  * (`RingStatus.walk`, over cluster.Cluster) and the dashboard's (`RingView.walk`, over
  * peer.Peer) find every virtual node of a real cluster with one call per process, and each
  * status is what `Status` answers for that position. Against a node that predates the call
- * (it answers UNIMPLEMENTED), both fall back to one `Status` per position.
+ * (it answers UNIMPLEMENTED), both ask it once and then fall back to one `Status` per position.
  */
 import { assert, describe, expect, it } from "@effect/vitest"
 import { RingStatus } from "@crustyring/client"
@@ -104,8 +104,13 @@ describe("StatusAll", () => {
         }
         cb(null, { self: ref(index), predecessor: ref(1 - index), successors: [ref(1 - index)], phase: "ready", down: [] })
       }
-      server.addService(Proto.proto.cluster.Cluster.service, { Status: status("cluster") })
-      server.addService(Proto.proto.peer.Peer.service, { Status: status("peer") })
+      // What a node without the method answers to StatusAll, counted.
+      const unimplemented = (service: string) => (_call: unknown, cb: grpc.sendUnaryData<unknown>) => {
+        asked.push(`${service} StatusAll`)
+        cb({ code: grpc.status.UNIMPLEMENTED, details: "unknown method" })
+      }
+      server.addService(Proto.proto.cluster.Cluster.service, { Status: status("cluster"), StatusAll: unimplemented("cluster") })
+      server.addService(Proto.proto.peer.Peer.service, { Status: status("peer"), StatusAll: unimplemented("peer") })
       const port = yield* Effect.callback<number>((resume) =>
         server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (_e, p) => resume(Effect.succeed(p))))
       yield* Effect.addFinalizer(() => Effect.sync(() => server.forceShutdown()))
@@ -113,11 +118,12 @@ describe("StatusAll", () => {
 
       const walked = yield* RingStatus.walk(address, "5 seconds")
       expect(walked.map((s) => s.address)).toEqual([address, `${address}#1`])
-      expect(asked).toEqual(["cluster#0", "cluster#1"])
+      // StatusAll once: the process is then asked position by position.
+      expect(asked).toEqual(["cluster StatusAll", "cluster#0", "cluster#1"])
 
       const snapshot = yield* Effect.provideService(RingView.walk(address), Peers.Peers, yield* peersService)
       expect(snapshot.members.map((m) => m.address).sort()).toEqual([address, `${address}#1`].sort())
       expect(snapshot.members.every((m) => m.state === "up")).toBe(true)
-      expect(asked.filter((a) => a.startsWith("peer")).sort()).toEqual(["peer#0", "peer#1"])
+      expect(asked.filter((a) => a.startsWith("peer"))).toEqual(["peer StatusAll", "peer#0", "peer#1"])
     }), { timeout: 30_000 })
 })
