@@ -115,9 +115,6 @@ export const down = (nodes: ReadonlyArray<NodeStatus>): ReadonlyArray<DownMember
 /** How many nodes a walk visits at most, against a ring whose pointers loop without closing. */
 const MAX_NODES = 4096
 
-/** gRPC UNIMPLEMENTED: a node that predates `StatusAll`. */
-const UNIMPLEMENTED = 12
-
 /**
  * Walks the ring from `start`, in ring order from it. Each process is asked once for the
  * statuses of all its members (`StatusAll`), so a ring of processes with many virtual nodes
@@ -139,7 +136,7 @@ export const walk = (start: string, timeout: Duration.Input): Effect.Effect<Read
           const all = yield* Effect.flatMap(clientOf(target), (c) =>
             Grpc.call<Wire.StatusAllReply__Output>(target, timeout, (o, cb) => c.StatusAll({}, o, cb))).pipe(
               Effect.map((r) => r.statuses),
-              Effect.catchIf((e) => e._tag === "Internal" && e.code === UNIMPLEMENTED, () => Effect.succeed([]))
+              Effect.catchIf(Errors.isUnimplemented, () => Effect.succeed([]))
             )
           for (const s of all) if (s.self?.addr) known.set(s.self.addr, s)
         }

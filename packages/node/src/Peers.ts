@@ -55,9 +55,6 @@ const neighborInfo = (r: Wire.Neighbors__Output): Effect.Effect<NeighborInfo, Er
     phase: Effect.succeed(r.phase)
   })
 
-/** The gRPC status of a method the peer does not implement. */
-const UNIMPLEMENTED = 12
-
 /** A stored entry on the wire. */
 export const toWire = (e: Entry): Wire.Entry => ({
   key: e.key,
@@ -271,7 +268,7 @@ export const make = Effect.gen(function*() {
             : Effect.forEach(r.neighbors, (n) => n.self ? Effect.asSome(neighborInfo(n)) : Effect.succeedNone)
         ),
         Effect.catchIf(
-          (e) => e._tag === "Internal" && e.code === UNIMPLEMENTED,
+          Errors.isUnimplemented,
           () => Effect.andThen(Effect.sync(() => unbatched.add(target)), oneByOne)
         )
       )
@@ -328,7 +325,7 @@ export const make = Effect.gen(function*() {
     statusAll: (target) =>
       unary<Wire.StatusAllReply__Output>("StatusAll", target, (c, o, cb) => c.StatusAll({}, o, cb)).pipe(
         Effect.map((r) => Option.some(r.statuses)),
-        Effect.catchIf((e) => e._tag === "Internal" && e.code === UNIMPLEMENTED, () => Effect.succeedNone)
+        Effect.catchIf(Errors.isUnimplemented, () => Effect.succeedNone)
       ),
     takeOver: (to, leaving, successors) =>
       unary("TakeOver", to, (c, o, cb) => c.TakeOver({ leaving: toRef(leaving), successors: successors.map(toRef) }, o, cb)).pipe(

@@ -63,6 +63,12 @@ export type RpcError =
   | PermissionDenied
   | Internal
 
+/**
+ * Whether the peer does not implement the method called (gRPC UNIMPLEMENTED): a node that
+ * predates it, to be asked the older way.
+ */
+export const isUnimplemented = (error: RpcError): boolean => error._tag === "Internal" && error.code === grpc.status.UNIMPLEMENTED
+
 /** The gRPC status code for an error. */
 export const toStatus = (error: RpcError): grpc.status => {
   switch (error._tag) {
