@@ -1000,6 +1000,23 @@ const recordingCost = () => {
 // ---------------------------------------------------------------------------------------------
 
 const LATENCY_IN_FLIGHT = [1, 16]
+/**
+ * Repetitions per level, targets in alternating order: the p50 goal at 1 in flight is judged on
+ * the median of paired ratios, as single runs of the same code spread from 1.1x to 1.8x here.
+ */
+const latencyReps = (inFlight: number) => (inFlight === 1 ? REPS : 1)
+
+/** The median of each figure over repetitions. */
+const medianResult = (runs: ReadonlyArray<Latency.Result>): Latency.Result => {
+  const of = (op: "set" | "get"): Latency.Percentiles => ({
+    ops: median(runs.map((r) => r[op].ops)),
+    p50: median(runs.map((r) => r[op].p50)),
+    p99: median(runs.map((r) => r[op].p99)),
+    p999: median(runs.map((r) => r[op].p999)),
+    errors: runs.reduce((n, r) => n + r[op].errors, 0)
+  })
+  return { set: of("set"), get: of("get") }
+}
 const LATENCY_KEYS = 1000
 
 /** The nodes' replication flags, for the `dht` processes and the `TestCluster` alike. */
@@ -1013,6 +1030,7 @@ const sectionK = async () => {
   const names = ["bare", "chain", "cluster", "chainProcs", "clusterProcs"] as const
   type Name = typeof names[number]
   const results = Object.fromEntries(names.map((n) => [n, {}])) as Record<Name, Record<number, Latency.Result>>
+  const reps = Object.fromEntries(names.map((n) => [n, {}])) as Record<Name, Record<number, Array<Latency.Result>>>
   const bare = await Bare.start()
   const chain = await Latency.startChain()
   const chainProcs = await Latency.startChainProcesses()
@@ -1032,17 +1050,22 @@ const sectionK = async () => {
         clusterProcs: { nodes: nodeProcs.nodes }
       }
       for (const inFlight of LATENCY_IN_FLIGHT) {
-        for (const name of names) {
-          results[name][inFlight] = await Latency.child({
-            target: targets[name],
-            concurrency: inFlight,
-            // Few enough that the Set phase writes them all before the Gets read them.
-            keys: LATENCY_KEYS,
-            valueBytes: VALUE_BYTES,
-            warmupMs: WARMUP_MS,
-            durationMs: QUICK ? 2000 : 6000
-          })
+        for (let rep = 0; rep < latencyReps(inFlight); rep++) {
+          // Alternate the order, so that no target always runs first or last.
+          for (const name of rep % 2 === 0 ? names : [...names].reverse()) {
+            const r = await Latency.child({
+              target: targets[name],
+              concurrency: inFlight,
+              // Few enough that the Set phase writes them all before the Gets read them.
+              keys: LATENCY_KEYS,
+              valueBytes: VALUE_BYTES,
+              warmupMs: WARMUP_MS,
+              durationMs: QUICK ? 2000 : 6000
+            })
+            ;(reps[name][inFlight] ??= []).push(r)
+          }
         }
+        for (const name of names) results[name][inFlight] = medianResult(reps[name][inFlight]!)
       }
     })
   } finally {
@@ -1071,7 +1094,10 @@ const sectionK = async () => {
 
   /** One layout's ratios against its chain. */
   const layout = (node: Name, floor: Name) => {
-    const vsChain = (op: "set" | "get") => results[node][1]![op].p50 / results[floor][1]![op].p50
+    // Each repetition's ratio pairs two runs made minutes apart at most; the median of those
+    // ratios is steadier than a ratio of two medians.
+    const perRep = (op: "set" | "get") => reps[node][1]!.map((r, i) => r[op].p50 / reps[floor][1]![i]![op].p50)
+    const vsChain = (op: "set" | "get") => median(perRep(op))
     const worstP999 = Math.max(...LATENCY_IN_FLIGHT.flatMap((n) => [results[node][n]!.set.p999, results[node][n]!.get.p999]))
     // The tail against the same floor: the chain's own p99.9 says how much of the tail the machine
     // (GC, scheduling, other load) puts there with no Crusty Ring code in the path.
@@ -1084,6 +1110,7 @@ const sectionK = async () => {
     const chainWorstP999 = Math.max(...LATENCY_IN_FLIGHT.flatMap((n) => [results[floor][n]!.set.p999, results[floor][n]!.get.p999]))
     return {
       p50VsChainAt1: { set: round(vsChain("set"), 2), get: round(vsChain("get"), 2) },
+      p50VsChainAt1PerRep: { set: perRep("set").map((x) => round(x, 2)), get: perRep("get").map((x) => round(x, 2)) },
       p999VsChain,
       chainWorstP999Ms: round(chainWorstP999, 2),
       worstP999Ms: round(worstP999, 2),
@@ -1101,9 +1128,13 @@ const sectionK = async () => {
   }
   console.log(
     `${VALUE_BYTES} B values over ${LATENCY_KEYS} keys; the client runs in a child process. One process: the TestCluster and ` +
-      "the chain's hops in this one. A process each: 5 dht processes, and a process per hop of the chain."
+      "the chain's hops in this one. A process each: 5 dht processes, and a process per hop of the chain. " +
+      `At 1 in flight, medians of ${latencyReps(1)} runs per target, in alternating order; the p50 ratio is the median of the runs' paired ratios ` +
+      `(per run: one process Set ${inProcess.p50VsChainAt1PerRep.set.map(ratio).join(" ")}, Get ${inProcess.p50VsChainAt1PerRep.get.map(ratio).join(" ")}; ` +
+      `a process each Set ${processes.p50VsChainAt1PerRep.set.map(ratio).join(" ")}, Get ${processes.p50VsChainAt1PerRep.get.map(ratio).join(" ")}). ` +
+      "At 16 in flight every target runs at the machine's limit, so its latency is mostly queueing: p50 is about 16 / its rate."
   )
-  return { results, ...inProcess, processes }
+  return { results, repsAt1: latencyReps(1), ...inProcess, processes }
 }
 
 // ---------------------------------------------------------------------------------------------
