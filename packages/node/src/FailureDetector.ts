@@ -168,6 +168,8 @@ export const run = Effect.gen(function*() {
     // An answer older than the re-ping period no longer saves a ping: forget it, so the map
     // holds only the processes watched lately.
     for (const [target, last] of pinged) if (at - last.at >= repingMs) pinged.delete(target)
+    // A probe that old is never shared again, only replaced: drop it, for processes no longer watched.
+    for (const [target, p] of vnodes.probes) if (at - p.at >= repingMs) vnodes.probes.delete(target)
     for (const { membership, state } of watching) {
       for (let k = 0; k < state.watched.length; k++) {
         const count = counts.get(state.targets[k]!)

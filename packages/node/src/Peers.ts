@@ -176,8 +176,30 @@ export class Peers extends Context.Service<Peers, Service>()("@crustyring/node/P
 export const make = Effect.gen(function*() {
   const config = yield* NodeConfig
   const transport = yield* Transport.current
-  // One connection per peer process, shared by the clients of its virtual nodes.
-  const pool = yield* RcMap.make({ lookup: (target: string) => transport.connect(target), idleTimeToLive: "1 minute" })
+  // Processes that answered UNIMPLEMENTED to GetNeighborsBatch: older nodes, asked one by one.
+  const unbatched = new Set<string>()
+  // Processes whose connection last failed to connect (see `revive`).
+  const unreachable = new Set<string>()
+  // When each process last answered a call with success (see `answeredAt`).
+  const answered = new Map<string, number>()
+  // One connection per peer process, shared by the clients of its virtual nodes. What this node
+  // remembers of a process goes with its connection (idle for a minute, reset or revived), so a
+  // long-lived node keeps nothing of the processes it no longer calls, and a restarted process
+  // (perhaps upgraded) is asked afresh.
+  const pool = yield* RcMap.make({
+    lookup: (target: string) =>
+      Effect.andThen(
+        Effect.addFinalizer(() =>
+          Effect.sync(() => {
+            unbatched.delete(target)
+            unreachable.delete(target)
+            answered.delete(target)
+          })
+        ),
+        transport.connect(target)
+      ),
+    idleTimeToLive: "1 minute"
+  })
   const clientOf = (to: string) => Effect.map(RcMap.get(pool, Address.target(to)), (connection) => connection.client(to))
   const timeout = config.rpcTimeout
   const metrics = yield* Metrics.current
@@ -191,12 +213,6 @@ export const make = Effect.gen(function*() {
       }))
   const withClient = <A, E>(to: string, f: (client: Wire.PeerClient) => Effect.Effect<A, E>) =>
     Effect.scoped(Effect.flatMap(clientOf(to), f))
-  // Processes that answered UNIMPLEMENTED to GetNeighborsBatch: older nodes, asked one by one.
-  const unbatched = new Set<string>()
-  // Processes whose connection last failed to connect (see `revive`).
-  const unreachable = new Set<string>()
-  // When each process last answered a call with success (see `answeredAt`).
-  const answered = new Map<string, number>()
   const call = <Res>(
     method: string,
     to: string,
